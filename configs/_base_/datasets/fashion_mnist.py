@@ -1,0 +1,46 @@
+# Fashion-MNIST from Debian's dataset-fashion-mnist, decompressed into
+# data/fashion_mnist by tools/install.sh. The 60k training split is cut in two:
+# images 0..54999 train the models, images 55000..59999 ("holdout") validate
+# them and calibrate the cascade's threshold; the 10k test split is only used
+# for the final figures.
+dataset_type = 'FashionMNIST'
+data_root = 'data/fashion_mnist'
+num_train = 55000
+
+# mean/std of the training images in [0, 255]
+data_preprocessor = dict(num_classes=10, mean=[72.94], std=[90.02])
+
+train_pipeline = [
+    dict(type='RandomCrop', crop_size=28, padding=2),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='PackInputs')]
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                 download=False, indices=num_train, pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+holdout_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                 download=False, indices=range(num_train, 60000),
+                 pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_dataloader = holdout_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+
+test_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    dataset=dict(type=dataset_type, data_root=data_root, split='test',
+                 download=False, pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+test_evaluator = dict(type='Accuracy', topk=(1, ))

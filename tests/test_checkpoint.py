@@ -1,0 +1,43 @@
+"""Checkpoints load with weights_only=True: mmengine's types allowed, code refused."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from tinysaver_mm.utils import load_checkpoint_file, publish_checkpoint
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ('echo pwned',))
+
+
+def test_runner_style_checkpoint_loads(tmp_path):
+    from mmengine.logging.history_buffer import HistoryBuffer
+    buf = HistoryBuffer()
+    buf.update(np.float64(0.5))
+    ckpt = {'meta': {'epoch': 3, 'iter': 10, 'seed': np.int64(0)},
+            'state_dict': {'w': torch.ones(2)},
+            'message_hub': {'log_scalars': {'loss': buf},
+                            'runtime_info': {'arr': np.arange(3, dtype=np.float32)}}}
+    path = str(tmp_path / 'epoch_3.pth')
+    torch.save(ckpt, path)
+    loaded = load_checkpoint_file(path)
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    assert loaded['message_hub']['log_scalars']['loss'].current() == 0.5
+    out = str(tmp_path / 'pub' / 'w.pth')
+    assert publish_checkpoint(path, out)['epoch'] == 3
+    assert set(torch.load(out, weights_only=True)) == {'state_dict', 'meta'}
+
+
+def test_checkpoint_that_would_run_code_is_refused(tmp_path):
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'x': Evil()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint_file(path)
+
+
+def test_no_global_opt_out():
+    assert os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD') in (None, '0')

@@ -1,0 +1,157 @@
+"""TinySaverClassifier routing, outputs and MACs against independent references."""
+import pytest
+import torch
+
+from conftest import stage_cfg, tiny_macs
+
+
+def build(threshold=0.5, **kw):
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(0)
+    cfg = dict(type='TinySaverClassifier',
+               saver=stage_cfg(channels=2, mean=0.0, std=255.0),
+               base=stage_cfg(channels=8, mean=128.0, std=64.0),
+               threshold=threshold)
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def raw_batch(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8)
+
+
+def reference(model, raw):
+    """Each stage alone on the whole batch, through its own preprocessor."""
+    out = {}
+    for role in ('saver', 'base'):
+        m = getattr(model, role)
+        x = m.data_preprocessor({'inputs': raw}, False)['inputs']
+        out[role] = torch.stack([ds.pred_score for ds in m.predict(x)])
+    return out
+
+
+def median_threshold(model, raw):
+    conf = reference(model, raw)['saver'].max(1).values
+    return float(conf.median())
+
+
+def test_predictions_are_savers_on_exits_and_bases_elsewhere():
+    model = build()
+    raw = raw_batch()
+    model.threshold = median_threshold(model, raw)
+    ref = reference(model, raw)
+    exits = ref['saver'].max(1).values >= model.threshold
+    assert 0 < exits.sum() < len(raw)
+    out = model.predict(raw)
+    scores = torch.stack([ds.pred_score for ds in out])
+    expected = torch.where(exits[:, None], ref['saver'], ref['base'])
+    assert torch.allclose(scores, expected, atol=1e-6)
+    assert [ds.exited for ds in out] == exits.tolist()
+    assert [ds.answered_by for ds in out] == ['saver' if e else 'base' for e in exits]
+    assert torch.equal(torch.cat([ds.pred_label for ds in out]), expected.argmax(1))
+
+
+def test_base_sees_exactly_the_non_exited_images_preprocessed_its_own_way():
+    model = build()
+    raw = raw_batch()
+    model.threshold = median_threshold(model, raw)
+    exits = reference(model, raw)['saver'].max(1).values >= model.threshold
+    seen = []
+    handle = model.base.backbone.register_forward_pre_hook(lambda m, a: seen.append(a[0]))
+    model.predict(raw)
+    handle.remove()
+    assert len(seen) == 1
+    expected = (raw[~exits].float() - 128.0) / 64.0
+    assert torch.allclose(seen[0], expected)
+
+
+def test_threshold_zero_is_saver_only_and_base_never_runs():
+    model = build(threshold=0.0)
+    raw = raw_batch()
+    calls = []
+    model.base.register_forward_pre_hook(lambda m, a: calls.append(1))
+    model.measure_stage_macs(raw)  # MACs measured up front, as the hook does
+    calls.clear()
+    out = model.predict(raw)
+    assert calls == []
+    ref = reference(model, raw)
+    assert all(ds.exited for ds in out)
+    assert torch.allclose(torch.stack([ds.pred_score for ds in out]), ref['saver'], atol=1e-6)
+
+
+def test_threshold_above_every_confidence_is_base_only():
+    model = build(threshold=1.0)
+    raw = raw_batch()
+    ref = reference(model, raw)
+    assert ref['saver'].max() < 1.0
+    out = model.predict(raw)
+    assert not any(ds.exited for ds in out)
+    labels = torch.cat([ds.pred_label for ds in out])
+    assert torch.equal(labels, ref['base'].argmax(1))
+
+
+def test_macs_add_up_to_hand_count():
+    model = build()
+    raw = raw_batch()
+    model.threshold = median_threshold(model, raw)
+    out = model.predict(raw)
+    saver, base = tiny_macs(2, 8, 10), tiny_macs(8, 8, 10)
+    assert model.stage_macs('saver') == saver
+    assert model.stage_macs('base') == base
+    for ds in out:
+        assert ds.macs == saver + (0 if ds.exited else base)
+        assert (ds.macs_saver, ds.macs_base) == (saver, base)
+
+
+def test_metric_reports_exit_ratio_and_macs_saved():
+    from mmengine.registry import METRICS
+    model = build()
+    raw = raw_batch()
+    model.threshold = median_threshold(model, raw)
+    out = model.predict(raw)
+    metric = METRICS.build(dict(type='TinySaverMetric'))
+    metric.process({}, [ds.to_dict() for ds in out])
+    res = metric.evaluate(len(out))
+    exit_ratio = sum(ds.exited for ds in out) / len(out)
+    saver, base = tiny_macs(2, 8, 10), tiny_macs(8, 8, 10)
+    cascade = saver + (1 - exit_ratio) * base
+    assert res['tinysaver/exit_ratio'] == pytest.approx(exit_ratio)
+    assert res['tinysaver/gmacs_cascade'] == pytest.approx(cascade / 1e9)
+    assert res['tinysaver/gmacs_cascade_analytic'] == pytest.approx(cascade / 1e9)
+    assert res['tinysaver/macs_saved_pct'] == pytest.approx(100 * (1 - cascade / base))
+
+
+def test_metric_refuses_empty_and_non_cascade_predictions():
+    from mmengine.registry import METRICS
+    from mmpretrain.structures import DataSample
+    metric = METRICS.build(dict(type='TinySaverMetric'))
+    with pytest.raises(ValueError, match='empty'):
+        metric.evaluate(0)
+    with pytest.raises(KeyError, match='TinySaver cascade'):
+        metric.process({}, [DataSample().to_dict()])
+
+
+@pytest.mark.parametrize('rule', ['margin', 'entropy'])
+def test_other_exit_rules_route_on_their_confidence(rule):
+    from tinysaver_mm.core import confidence_scores
+    model = build(exit_rule=rule)
+    raw = raw_batch()
+    ref = reference(model, raw)
+    conf = confidence_scores(ref['saver'], rule)
+    model.threshold = float(conf.median())
+    out = model.predict(raw)
+    assert [ds.exited for ds in out] == (conf >= model.threshold).tolist()
+
+
+def test_tensor_mode_returns_routed_probabilities():
+    model = build()
+    raw = raw_batch()
+    probs = model(raw, mode='tensor')
+    assert probs.shape == (64, 10)
+    assert torch.allclose(probs.sum(1), torch.ones(64))
+
+
+def test_loss_mode_says_how_to_train():
+    with pytest.raises(NotImplementedError, match='tools/train.py'):
+        build()(raw_batch(), mode='loss')

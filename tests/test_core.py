@@ -1,0 +1,101 @@
+"""The framework-light core against brute-force references."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_curve,
+                               cascade_macs_per_image, check_threshold,
+                               confidence_scores, macs_saved_pct, scatter_rows)
+
+
+def _probs(n=50, k=7, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.softmax(torch.randn(n, k, generator=g) * 3, dim=1)
+
+
+def test_confidence_rules_match_definitions():
+    p = _probs()
+    for i in range(p.size(0)):
+        row = sorted(p[i].tolist(), reverse=True)
+        ent = -sum(v * math.log(v) for v in row if v > 0) / math.log(len(row))
+        assert confidence_scores(p, 'max_prob')[i].item() == pytest.approx(row[0], abs=1e-6)
+        assert confidence_scores(p, 'margin')[i].item() == pytest.approx(row[0] - row[1], abs=1e-6)
+        assert confidence_scores(p, 'entropy')[i].item() == pytest.approx(1 - ent, abs=1e-5)
+    one_hot = torch.eye(4)
+    assert torch.allclose(confidence_scores(one_hot, 'entropy'), torch.ones(4))
+    uniform = torch.full((3, 4), 0.25)
+    assert torch.allclose(confidence_scores(uniform, 'entropy'), torch.zeros(3), atol=1e-6)
+
+
+def test_unknown_rule_and_bad_shape():
+    with pytest.raises(ValueError, match='top3'):
+        confidence_scores(_probs(), 'top3')
+    with pytest.raises(ValueError, match='shape'):
+        confidence_scores(torch.rand(5), 'max_prob')
+
+
+@pytest.mark.parametrize('bad', [-0.1, 1.5, 'high', None])
+def test_threshold_outside_unit_interval_is_refused(bad):
+    with pytest.raises(ValueError, match=repr(bad).replace('(', r'\(')):
+        check_threshold(bad)
+
+
+def test_scatter_rows_restores_batch_order():
+    rows = torch.randn(9, 3)
+    perm = torch.randperm(9)
+    a, b = perm[:4], perm[4:]
+    out = scatter_rows([(a, rows[a]), (b, rows[b])], 9)
+    assert torch.equal(out, rows)
+    with pytest.raises(ValueError, match='exactly once'):
+        scatter_rows([(a, rows[a]), (a, rows[a])], 9)
+
+
+def test_cascade_macs_and_saving():
+    assert cascade_macs_per_image([2.0, 100.0], [1.0, 0.3]) == pytest.approx(32.0)
+    assert macs_saved_pct(32.0, 100.0) == pytest.approx(68.0)
+    with pytest.raises(ValueError):
+        cascade_macs_per_image([1.0], [1.0, 0.5])
+    with pytest.raises(ValueError):
+        cascade_macs_per_image([1.0, 2.0], [1.0, 1.5])
+
+
+def _records(n=400, seed=1):
+    rng = np.random.default_rng(seed)
+    conf = np.round(rng.random(n), 2)          # many ties on purpose
+    saver = rng.random(n) < 0.4 + 0.6 * conf   # surer -> more often right
+    base = rng.random(n) < 0.9
+    return conf, saver, base
+
+
+def test_cascade_curve_matches_brute_force():
+    conf, saver, base = _records()
+    curve = cascade_curve(conf, saver, base)
+    for t, er, acc in zip(curve['threshold'], curve['exit_ratio'], curve['accuracy']):
+        ex = conf >= t
+        assert er == pytest.approx(ex.mean())
+        assert acc == pytest.approx(np.where(ex, saver, base).mean())
+    assert set(np.unique(conf)) <= set(curve['threshold'])
+
+
+def test_calibrator_picks_lowest_feasible_threshold_brute_force():
+    conf, saver, base = _records()
+    eps = 0.01
+    cal = AccuracyDropCalibrator(eps).fit(conf, saver, base)
+    assert cal.fit(conf, saver, base) is cal
+    feasible = [t for t in np.unique(np.append(conf, 1.0))
+                if np.where(conf >= t, saver, base).mean() >= base.mean() - eps]
+    assert cal.threshold_ == pytest.approx(min(feasible))
+    assert cal.exit_ratio_ == pytest.approx((conf >= cal.threshold_).mean())
+
+
+@pytest.mark.parametrize('bad', [0.0, 1.0, -0.2, 3])
+def test_calibrator_refuses_bad_epsilon(bad):
+    with pytest.raises(ValueError, match='max_drop'):
+        AccuracyDropCalibrator(bad)
+
+
+def test_calibrator_refuses_empty_records():
+    with pytest.raises(ValueError, match='empty'):
+        AccuracyDropCalibrator(0.01).fit(np.array([]), np.array([]), np.array([]))

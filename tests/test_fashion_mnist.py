@@ -1,0 +1,99 @@
+"""End to end on real data: Fashion-MNIST, the shipped zoo, the tools."""
+import json
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CASCADE = osp.join(ROOT, 'configs', 'fashion_mnist',
+                   'tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py')
+DEMO_KEYS = {'saver_top1', 'base_top1', 'cascade_top1', 'exit_ratio', 'gmacs_saver',
+             'gmacs_base', 'gmacs_cascade', 'macs_saved_pct', 'threshold'}
+
+
+def tool(*args, check=True):
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True,
+                          text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stdout[-3000:] + proc.stderr[-3000:])
+    return proc
+
+
+def test_tools_test_routes_real_images_like_the_stages_alone(tmp_path):
+    """tools/test.py on 1,000 test images: the dumped predictions equal the
+    saver's where it exited and the base's elsewhere (each run alone)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmpretrain.registry import MODELS
+
+    from tinysaver_mm.apis import predict_stages
+    out = str(tmp_path / 'preds.pkl')
+    proc = tool('tools/test.py', CASCADE, '--work-dir', str(tmp_path), '--out', out,
+                '--cfg-options', 'test_dataloader.dataset.indices=1000')
+    assert 'tinysaver/exit_ratio' in proc.stdout and 'accuracy/top1' in proc.stdout
+    with open(out, 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) == 1000
+
+    cfg = Config.fromfile(CASCADE)
+    cfg.test_dataloader.dataset.indices = 1000
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    ref = predict_stages(model, Runner.build_dataloader(cfg.test_dataloader))
+    conf = ref['probs_saver'].max(1)
+    exited = np.array([p['exited'] for p in preds])
+    scores = np.stack([p['pred_score'].numpy() for p in preds])
+    # batch composition may change the last float bits: ignore razor-thin ties
+    clear = np.abs(conf - model.threshold) > 1e-5
+    assert np.array_equal(exited[clear], (conf >= model.threshold)[clear])
+    expected = np.where(exited[:, None], ref['probs_saver'], ref['probs_base'])
+    assert np.allclose(scores, expected, atol=1e-5)
+    assert 0.0 < exited.mean() < 1.0
+    gt = np.array([int(p['gt_label'][0]) for p in preds])
+    assert np.array_equal(gt, ref['labels'])
+
+
+def test_tools_test_refuses_an_empty_dataset(tmp_path):
+    proc = tool('tools/test.py', CASCADE, '--work-dir', str(tmp_path),
+                '--cfg-options', 'test_dataloader.dataset.indices=0', check=False)
+    assert proc.returncode != 0
+    assert 'dataset (FashionMNIST) is empty' in proc.stderr
+
+
+def test_train_then_resume_through_safe_loading(tmp_path):
+    """tools/train.py trains a zoo config; --resume reloads the Runner's own
+    checkpoint through torch.load(weights_only=True) with the allowlist."""
+    cfg = osp.join(ROOT, 'configs', 'fashion_mnist', 'resnet18-w4s2_fmnist.py')
+    opts = ['--cfg-options', 'train_dataloader.dataset.indices=256',
+            'val_dataloader.dataset.indices=256', 'train_dataloader.num_workers=0',
+            'val_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False']
+    tool('tools/train.py', cfg, '--work-dir', str(tmp_path), *opts,
+         'train_cfg.max_epochs=1')
+    assert osp.isfile(tmp_path / 'epoch_1.pth')
+    proc = tool('tools/train.py', cfg, '--work-dir', str(tmp_path), '--resume', *opts,
+                'train_cfg.max_epochs=2')
+    assert osp.isfile(tmp_path / 'epoch_2.pth')
+    assert 'resumed epoch: 1' in (proc.stdout + proc.stderr)
+
+
+@pytest.mark.slow
+def test_demo_writes_consistent_results(tmp_path):
+    out = str(tmp_path / 'demo.json')
+    proc = tool('tools/demo_fashion_mnist.py', '--out', out, '--work-dir', str(tmp_path))
+    with open(out) as f:
+        r = json.load(f)
+    assert set(r) == DEMO_KEYS
+    assert r['gmacs_cascade'] == pytest.approx(
+        r['gmacs_saver'] + (1 - r['exit_ratio']) * r['gmacs_base'])
+    assert r['macs_saved_pct'] == pytest.approx(
+        100 * (1 - r['gmacs_cascade'] / r['gmacs_base']))
+    assert r['gmacs_base'] >= 20 * r['gmacs_saver']
+    assert 0.0 <= r['threshold'] <= 1.0
+    assert 'MACs saved' in proc.stdout

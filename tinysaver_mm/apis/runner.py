@@ -1,0 +1,123 @@
+"""Build mmengine Runners from configs, as the tools/ scripts do."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from tinysaver_mm.utils import load_checkpoint_strict
+
+__all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'run_test', 'run_train']
+
+
+def load_cfg(config: str, cfg_options: Optional[dict] = None,
+             work_dir: Optional[str] = None, launcher: str = 'none') -> Config:
+    """Read a config and apply CLI overrides as OpenMMLab tools do.
+
+    Args:
+        config (str): Config file path.
+        cfg_options (dict, optional): ``--cfg-options`` key=value overrides.
+        work_dir (str, optional): Overrides ``work_dir``; defaults to
+            ``./work_dirs/<config name>``.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        Config: The merged config.
+
+    Raises:
+        FileNotFoundError: If ``config`` does not exist.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'Config {config!r} does not exist.')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    return cfg
+
+
+def check_nonempty(dataset, split: str) -> None:
+    """Refuse an empty dataset with a message naming it.
+
+    Raises:
+        ValueError: If ``len(dataset) == 0``.
+    """
+    if len(dataset) == 0:
+        raise ValueError(
+            f'The {split} dataset ({type(dataset).__name__}) is empty; check '
+            f'{split}_dataloader.dataset (data_root, ann_file, split, indices).')
+
+
+def _make_runner(cfg: Config) -> Runner:
+    """Build the config's runner (``runner_type`` if it names one)."""
+    if 'runner_type' in cfg:
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def build_runner(cfg: Config, checkpoint: Optional[str] = None) -> Runner:
+    """Build a Runner for testing and load weights strictly into its model.
+
+    mmengine's ``load_from`` is non-strict (a prefix mismatch is only a
+    warning), so the weights (``checkpoint``, else the config's
+    ``load_from``) are loaded here instead, refusing any missing or
+    unexpected key. They replace what a cascade's stages loaded from their
+    own ``checkpoint=``.
+
+    Args:
+        cfg (Config): The config.
+        checkpoint (str, optional): Weights for the whole model.
+
+    Returns:
+        Runner: Ready to ``test()``.
+    """
+    checkpoint = checkpoint or cfg.get('load_from')
+    cfg.load_from = None
+    runner = _make_runner(cfg)
+    if checkpoint is not None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        given = {k: v for k, v in getattr(model, 'checkpoints', {}).items() if v}
+        if given:
+            print_log(f'{checkpoint} replaces the stage checkpoints {given}.',
+                      'current')
+        load_checkpoint_strict(model, checkpoint)
+    return runner
+
+
+def run_train(cfg: Config, resume: bool = False) -> None:
+    """Train the config's model (``tools/train.py``), as mmengine does.
+
+    Args:
+        cfg (Config): The config (its ``load_from`` is honoured, non-strict,
+            as usual for fine-tuning).
+        resume (bool): Resume from the latest checkpoint in ``work_dir``.
+    """
+    cfg.resume = resume
+    _make_runner(cfg).train()
+
+
+def run_test(cfg: Config, checkpoint: Optional[str] = None,
+             out: Optional[str] = None) -> dict:
+    """Evaluate a config's model on its test set (``tools/test.py``).
+
+    Args:
+        cfg (Config): The config.
+        checkpoint (str, optional): Weights for the whole model.
+        out (str, optional): Dump per-sample predictions to this ``.pkl``.
+
+    Returns:
+        dict: The test metrics.
+    """
+    runner = build_runner(cfg, checkpoint)
+    check_nonempty(runner.test_dataloader.dataset, 'test')
+    if out is not None:
+        from mmengine.evaluator import DumpResults
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))
+    return runner.test()

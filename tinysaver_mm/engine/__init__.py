@@ -1,0 +1,4 @@
+"""Engine components (hooks) of tinysaver_mm."""
+from .hooks import TinySaverMACsHook
+
+__all__ = ['TinySaverMACsHook']

@@ -1,0 +1,4 @@
+"""Evaluation components of tinysaver_mm."""
+from .metrics import TinySaverMetric
+
+__all__ = ['TinySaverMetric']

@@ -1,0 +1,72 @@
+"""Metric for cascades: exit ratio, GMACs per image and MACs saved."""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.registry import METRICS
+
+from tinysaver_mm.core import cascade_macs_per_image, macs_saved_pct
+
+__all__ = ['TinySaverMetric']
+
+
+@METRICS.register_module()
+class TinySaverMetric(BaseMetric):
+    """Exit statistics and MACs of a TinySaver cascade, gathered over ranks.
+
+    Reads the fields the cascade writes on every prediction (``exited``,
+    ``answered_by``, ``macs`` and ``macs_<stage>``). Reported keys (prefix
+    ``tinysaver``): ``exit_ratio``, ``share_<stage>`` (images answered by each
+    stage), ``gmacs_<stage>`` (each stage alone, per image), ``gmacs_cascade``
+    (mean per image, summed from what each image really cost),
+    ``gmacs_cascade_analytic`` (the same from exit shares, as a cross-check),
+    and ``macs_saved_pct`` (vs the last stage, the base, alone).
+
+    Args:
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Defaults to ``'tinysaver'``.
+    """
+
+    default_prefix: Optional[str] = 'tinysaver'
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Keep the cascade fields of each prediction.
+
+        Raises:
+            KeyError: If a prediction has no cascade fields.
+        """
+        for ds in data_samples:
+            if 'macs' not in ds or 'answered_by' not in ds:
+                raise KeyError(
+                    'TinySaverMetric needs predictions of a TinySaver cascade '
+                    '(fields macs, answered_by); this model did not write them. '
+                    'Use it only with TinySaverClassifier/Detector.')
+            stage_macs = {k[5:]: float(v) for k, v in ds.items()
+                          if k.startswith('macs_')}
+            self.results.append(dict(answered_by=ds['answered_by'],
+                                     macs=float(ds['macs']), stage_macs=stage_macs))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Aggregate the per-image records.
+
+        Raises:
+            ValueError: If no image was evaluated.
+        """
+        if not results:
+            raise ValueError('TinySaverMetric got no predictions: the evaluated '
+                             'dataset is empty. Check the dataloader config.')
+        stages = list(results[0]['stage_macs'])
+        answered = np.array([r['answered_by'] for r in results])
+        metrics = {f'share_{s}': float(np.mean(answered == s)) for s in stages}
+        metrics['exit_ratio'] = metrics[f'share_{stages[0]}']
+        stage_macs = [results[0]['stage_macs'][s] for s in stages]
+        for s, m in zip(stages, stage_macs):
+            metrics[f'gmacs_{s}'] = m / 1e9
+        cascade = float(np.mean([r['macs'] for r in results]))
+        reach = [1.0 - sum(metrics[f'share_{s}'] for s in stages[:i])
+                 for i in range(len(stages))]
+        metrics['gmacs_cascade'] = cascade / 1e9
+        metrics['gmacs_cascade_analytic'] = cascade_macs_per_image(
+            stage_macs, np.clip(reach, 0.0, 1.0)) / 1e9
+        metrics['macs_saved_pct'] = macs_saved_pct(cascade, stage_macs[-1])
+        return metrics

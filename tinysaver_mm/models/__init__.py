@@ -1,0 +1,1 @@
+"""Models of tinysaver_mm; host-library parts are imported by the package."""

@@ -1,0 +1,4 @@
+"""Classification cascades (mmpretrain MODELS)."""
+from .tinysaver_classifier import TinySaverClassifier
+
+__all__ = ['TinySaverClassifier']

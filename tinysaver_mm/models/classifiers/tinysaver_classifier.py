@@ -1,0 +1,288 @@
+"""TinySaverClassifier: a tiny saver answers the easy images, a base the rest."""
+import copy
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseDataPreprocessor
+from mmpretrain.models.classifiers import BaseClassifier
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from tinysaver_mm.core import (CONFIDENCE_RULES, check_threshold,
+                               confidence_scores, scatter_rows)
+from tinysaver_mm.utils import (load_checkpoint_strict, measure_macs,
+                                resolve_stage_spec)
+
+__all__ = ['TinySaverClassifier']
+
+Inputs = Union[torch.Tensor, List[torch.Tensor]]
+
+
+def _take(inputs: Inputs, index: torch.Tensor, batch_size: int) -> Inputs:
+    """Rows ``index`` of a batch (a stacked tensor or a list of images)."""
+    if index.numel() == batch_size:  # everything still routed: no copy
+        return inputs
+    if isinstance(inputs, torch.Tensor):
+        return inputs.index_select(0, index.to(inputs.device))
+    return [inputs[i] for i in index.tolist()]
+
+
+@MODELS.register_module()
+class TinySaverClassifier(BaseClassifier):
+    """A cascade of a tiny saver and a large base classifier (TinySaver).
+
+    The saver sees every image; an image whose saver confidence is at least
+    ``threshold`` exits with the saver's answer, the rest are sent (as one
+    smaller batch) to the base, whose answer is final. The base never runs on
+    a batch in which every image exited.
+
+    Each stage is built from its own config and keeps its own data
+    preprocessor, so saver and base may normalise differently. The cascade's
+    own preprocessor only collates and moves the raw batch; the
+    ``data_preprocessor`` given to the cascade (e.g. merged by the Runner from
+    a config's top level) is used for any stage that has none of its own.
+
+    Args:
+        saver (dict): The tiny model: ``dict(cfg_path=..., checkpoint=...,
+            **overrides)`` or a model dict with ``type`` (and optionally
+            ``checkpoint``).
+        base (dict): The large model, in the same form.
+        threshold (float): Exit threshold in [0, 1]. Defaults to 0.9.
+        exit_rule (str): ``'max_prob'`` (the paper's rule), ``'margin'`` or
+            ``'entropy'``. Defaults to ``'max_prob'``.
+        data_preprocessor (dict, optional): Fallback preprocessor for stages
+            without one.
+        init_cfg (dict, optional): Unused by the cascade itself.
+
+    Raises:
+        ValueError: On a bad threshold or exit rule, a multi-label head,
+            stages with different class counts, or a checkpoint that does not
+            match its stage.
+        FileNotFoundError: If a stage's checkpoint does not exist.
+    """
+
+    stage_names: Tuple[str, ...] = ('saver', 'base')
+
+    def __init__(self,
+                 saver: dict,
+                 base: dict,
+                 threshold: float = 0.9,
+                 exit_rule: str = 'max_prob',
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg,
+                         data_preprocessor=BaseDataPreprocessor())
+        if exit_rule not in CONFIDENCE_RULES:
+            raise ValueError(f'exit_rule={exit_rule!r} is unknown; choose one '
+                             f'of {sorted(CONFIDENCE_RULES)}.')
+        self.exit_rule = exit_rule
+        self.threshold = threshold
+        self.checkpoints: Dict[str, Optional[str]] = {}
+        used_default = False
+        for role, spec in (('saver', saver), ('base', base)):
+            cfg, ckpt = resolve_stage_spec(spec, role)
+            if cfg.get('data_preprocessor') is None:
+                if data_preprocessor is None:
+                    print_log(f'TinySaverClassifier: the {role} has no '
+                              'data_preprocessor, so its inputs are not '
+                              'normalised.', 'current', logging.WARNING)
+                else:
+                    cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
+                    used_default = True
+            setattr(self, role, self._build_stage(cfg, ckpt, role))
+            self.checkpoints[role] = ckpt
+        if data_preprocessor is not None and not used_default:
+            print_log('TinySaverClassifier: the data_preprocessor given to the '
+                      'cascade is not used: every stage has its own.',
+                      'current', logging.INFO)
+        self._check_class_counts()
+        self._stage_macs: Dict[Tuple[str, Tuple[int, ...]], int] = {}
+
+    @staticmethod
+    def _build_stage(cfg: dict, checkpoint: Optional[str],
+                     role: str) -> nn.Module:
+        """Build one stage, refuse multi-label heads, load its checkpoint."""
+        from mmpretrain.models.heads import MultiLabelClsHead
+        model = MODELS.build(cfg)
+        head = getattr(model, 'head', None)
+        if isinstance(head, MultiLabelClsHead):
+            raise ValueError(
+                f'The {role} has a multi-label head ({type(head).__name__}); '
+                'TinySaver exits on softmax confidence, which needs a '
+                'single-label head. Use e.g. LinearClsHead for the ' + role + '.')
+        if checkpoint is not None:
+            load_checkpoint_strict(model, checkpoint, role)
+        model.eval()
+        return model
+
+    def _check_class_counts(self) -> None:
+        counts = {r: getattr(getattr(self, r), 'head', None) for r in self.stage_names}
+        counts = {r: getattr(h, 'num_classes', None) for r, h in counts.items()}
+        known = {r: n for r, n in counts.items() if n is not None}
+        if len(set(known.values())) > 1:
+            raise ValueError(
+                'Saver and base must predict the same classes, but their heads '
+                f'have num_classes {known}. Use a saver trained on the base\'s '
+                'label set (same num_classes and class order).')
+
+    @property
+    def threshold(self) -> float:
+        """The exit threshold, in [0, 1]."""
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._threshold = check_threshold(value)
+
+    def train(self, mode: bool = True) -> 'TinySaverClassifier':
+        """Stages stay in eval mode: the cascade is for inference only."""
+        super().train(mode)
+        for role in self.stage_names:
+            getattr(self, role).eval()
+        return self
+
+    def forward(self, inputs: Inputs, data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        """``'tensor'``: routed class probabilities; ``'predict'``: data samples.
+
+        Raises:
+            NotImplementedError: For ``mode='loss'``: train the saver and the
+                base separately with ``tools/train.py``.
+        """
+        if mode == 'tensor':
+            return self.route(inputs)[0]
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'loss':
+            raise NotImplementedError(
+                'TinySaverClassifier is an inference cascade of frozen models; '
+                'train the saver and the base separately with tools/train.py '
+                'and give their checkpoints to the cascade.')
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    def stage_probs(self, role: str, inputs: Inputs) -> torch.Tensor:
+        """Run one stage alone on a raw (sub-)batch.
+
+        Args:
+            role (str): A stage name, e.g. ``'saver'`` or ``'base'``.
+            inputs: Raw images; the stage's own preprocessor is applied.
+
+        Returns:
+            torch.Tensor: Softmax probabilities (N, num_classes).
+        """
+        model = getattr(self, role)
+        x = model.data_preprocessor({'inputs': inputs, 'data_samples': None},
+                                    False)['inputs']
+        key = (role, tuple(x.shape[1:]))
+        if key not in self._stage_macs:
+            self._stage_macs[key] = measure_macs(model, x[:1])
+        logits = model(x, mode='tensor')
+        if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+            raise ValueError(f'The {role} head must return logits of shape '
+                             f'(N, num_classes), got {type(logits).__name__}.')
+        return F.softmax(logits.float(), dim=1)
+
+    def stage_macs(self, role: str) -> int:
+        """MACs per image of one stage, measured at the input it really got.
+
+        Raises:
+            RuntimeError: If that stage has not run yet.
+        """
+        found = [m for (r, _), m in self._stage_macs.items() if r == role]
+        if not found:
+            raise RuntimeError(f'MACs of the {role} are measured on its first '
+                               'batch; run the cascade (or measure_stage_macs) first.')
+        return found[-1]
+
+    @torch.no_grad()
+    def measure_stage_macs(self, inputs: Inputs) -> Dict[str, int]:
+        """Measure every stage's MACs per image on the first image of a batch.
+
+        Args:
+            inputs: A raw batch, as the cascade's forward receives it.
+
+        Returns:
+            dict[str, int]: MACs per image for each stage.
+        """
+        one = inputs[:1]
+        for role in self.stage_names:
+            self.stage_probs(role, one)
+        return {role: self.stage_macs(role) for role in self.stage_names}
+
+    def route(self, inputs: Inputs) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the cascade with real batch routing.
+
+        Args:
+            inputs: A raw batch (N images).
+
+        Returns:
+            tuple: Class probabilities (N, num_classes) in batch order, the
+            index of the stage that answered each image (N,), and the saver's
+            confidence for each image (N,).
+        """
+        n = len(inputs)
+        thresholds = [self.threshold] + [None] * (len(self.stage_names) - 1)
+        remaining = torch.arange(n)
+        answered_by = torch.empty(n, dtype=torch.long)
+        parts, saver_conf, num_classes = [], None, None
+        for i, (role, thr) in enumerate(zip(self.stage_names, thresholds)):
+            probs = self.stage_probs(role, _take(inputs, remaining, n)).cpu()
+            if num_classes is not None and probs.size(1) != num_classes:
+                raise ValueError(
+                    f'The {role} predicts {probs.size(1)} classes but the '
+                    f'saver {num_classes}; use models with the same label set.')
+            num_classes = probs.size(1)
+            if thr is None:
+                exits = torch.ones(len(remaining), dtype=torch.bool)
+            else:
+                conf = confidence_scores(probs, self.exit_rule)
+                if saver_conf is None:
+                    saver_conf = conf
+                exits = conf >= thr
+            parts.append((remaining[exits], probs[exits]))
+            answered_by[remaining[exits]] = i
+            remaining = remaining[~exits]
+            if remaining.numel() == 0:
+                break
+        return scatter_rows(parts, n), answered_by, saver_conf
+
+    def predict(self, inputs: Inputs,
+                data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:
+        """Predict with the cascade.
+
+        Every returned sample carries ``pred_score``/``pred_label`` and the
+        cascade fields ``exited`` (bool), ``answered_by`` (stage name),
+        ``saver_confidence``, ``macs`` (MACs spent on this image) and
+        ``macs_<stage>`` (each stage's MACs per image, for the metric).
+
+        Args:
+            inputs: A raw batch, as collated by the dataloader.
+            data_samples (list[DataSample], optional): Annotations to fill.
+
+        Returns:
+            list[DataSample]: One per image, in batch order.
+        """
+        scores, answered_by, saver_conf = self.route(inputs)
+        stage_macs = [self.stage_macs(r) for r in self.stage_names]
+        cumulative = torch.tensor(stage_macs, dtype=torch.float64).cumsum(0)
+        spent = cumulative[answered_by].tolist()
+        labels = scores.argmax(dim=1, keepdim=True)
+        stage_idx = answered_by.tolist()
+        conf = saver_conf.tolist()
+        device = inputs.device if isinstance(inputs, torch.Tensor) else inputs[0].device
+        scores, labels = scores.to(device), labels.to(device)
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(len(stage_idx))]
+        for i, ds in enumerate(data_samples):
+            ds.set_pred_score(scores[i]).set_pred_label(labels[i])
+            ds.set_field(stage_idx[i] == 0, 'exited', field_type='metainfo')
+            ds.set_field(self.stage_names[stage_idx[i]], 'answered_by', field_type='metainfo')
+            ds.set_field(conf[i], 'saver_confidence', field_type='metainfo')
+            ds.set_field(spent[i], 'macs', field_type='metainfo')
+            for role, macs in zip(self.stage_names, stage_macs):
+                ds.set_field(macs, f'macs_{role}', field_type='metainfo')
+        return data_samples

@@ -1,0 +1,168 @@
+"""Safe, strict checkpoint loading (``weights_only=True`` with an allowlist)."""
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+
+__all__ = [
+    'mmengine_safe_globals', 'register_safe_globals', 'load_checkpoint_file',
+    'get_state_dict', 'load_state_dict_strict', 'load_checkpoint_strict',
+    'publish_checkpoint'
+]
+
+
+def mmengine_safe_globals() -> List[object]:
+    """Types found in checkpoints saved by mmengine's Runner.
+
+    These are plain data containers (mmengine's ``HistoryBuffer`` and the
+    numpy types its arrays and scalars pickle as); allowlisting them lets
+    ``torch.load(weights_only=True)`` read a Runner checkpoint without ever
+    executing arbitrary pickled code.
+
+    Returns:
+        list: Objects to pass to ``torch.serialization.add_safe_globals``.
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    try:
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtypes = [type(np.dtype(t)) for t in (
+        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+        np.int64, np.uint8, np.bool_)]
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype] + dtypes
+
+
+def register_safe_globals() -> None:
+    """Allowlist mmengine's checkpoint types for ``weights_only`` loading.
+
+    This keeps torch's safe default (``weights_only=True``) in force for every
+    ``torch.load`` in the process, including mmengine's own calls in
+    ``load_from``/``resume``; nothing is opted out.
+    """
+    torch.serialization.add_safe_globals(mmengine_safe_globals())
+
+
+def _resolve(filename: str) -> str:
+    """Return a local path, downloading an http(s) URL into torch's hub cache."""
+    if filename.startswith(('http://', 'https://')):
+        cache_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+        os.makedirs(cache_dir, exist_ok=True)
+        local = osp.join(cache_dir, osp.basename(filename.split('?')[0]))
+        if not osp.isfile(local):
+            torch.hub.download_url_to_file(filename, local, progress=True)
+        return local
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'Checkpoint {filename!r} does not exist. Give an existing .pth '
+            'path (relative paths are resolved from the current directory '
+            f'{os.getcwd()!r}) or an http(s) URL.')
+    return filename
+
+
+def load_checkpoint_file(filename: str) -> dict:
+    """Load a checkpoint with ``weights_only=True`` onto the CPU.
+
+    Args:
+        filename (str): Local path or http(s) URL.
+
+    Returns:
+        dict: The checkpoint as saved (``state_dict`` plus any ``meta``).
+
+    Raises:
+        FileNotFoundError: If a local path does not exist.
+    """
+    register_safe_globals()
+    return torch.load(_resolve(filename), map_location='cpu', weights_only=True)
+
+
+def get_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
+    """Return the weights of a checkpoint, without a DDP ``module.`` prefix.
+
+    Args:
+        checkpoint (dict): A loaded checkpoint, either ``{'state_dict': ...}``
+            or a bare state dict.
+
+    Returns:
+        dict: Parameter name to tensor.
+    """
+    state = checkpoint.get('state_dict', checkpoint)
+    return OrderedDict((k[7:] if k.startswith('module.') else k, v)
+                       for k, v in state.items())
+
+
+def load_state_dict_strict(module: nn.Module, state_dict: Dict[str, torch.Tensor],
+                           source: str, name: Optional[str] = None) -> None:
+    """Load weights, refusing any missing or unexpected key or bad shape.
+
+    Args:
+        module (nn.Module): The model to load into.
+        state_dict (dict): Weights to load.
+        source (str): Where the weights come from, for the error message.
+        name (str, optional): What the module is (e.g. ``'saver'``).
+
+    Raises:
+        ValueError: On missing or unexpected keys or mismatched shapes; the
+            message lists the first few of each.
+    """
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    shapes = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
+              f'{tuple(own[k].shape)}' for k in sorted(set(own) & set(state_dict))
+              if tuple(own[k].shape) != tuple(state_dict[k].shape)]
+    if missing or unexpected or shapes:
+        who = f' for the {name}' if name else ''
+        lines = [f'Checkpoint {source!r} does not match the model{who} '
+                 f'({type(module).__name__}); nothing was loaded.']
+        for title, items in (('missing keys', missing),
+                             ('unexpected keys', unexpected),
+                             ('shape mismatches', shapes)):
+            if items:
+                more = f' (+{len(items) - 5} more)' if len(items) > 5 else ''
+                lines.append(f'  {len(items)} {title}: {items[:5]}{more}')
+        lines.append('  Fix: use the checkpoint trained with this model config '
+                     '(same architecture and num_classes), or the config that '
+                     'matches the checkpoint.')
+        raise ValueError('\n'.join(lines))
+    module.load_state_dict(state_dict, strict=True)
+
+
+def load_checkpoint_strict(module: nn.Module, filename: str,
+                           name: Optional[str] = None) -> dict:
+    """Load a checkpoint file strictly into ``module``.
+
+    Args:
+        module (nn.Module): The model to load into.
+        filename (str): Local path or http(s) URL.
+        name (str, optional): What the module is, for error messages.
+
+    Returns:
+        dict: The loaded checkpoint (e.g. to read its ``meta``).
+    """
+    checkpoint = load_checkpoint_file(filename)
+    load_state_dict_strict(module, get_state_dict(checkpoint), filename, name)
+    return checkpoint
+
+
+def publish_checkpoint(src: str, dst: str) -> dict:
+    """Save only the weights (and a little meta) of a training checkpoint.
+
+    Args:
+        src (str): A checkpoint saved by mmengine's Runner.
+        dst (str): Where to write ``{'state_dict': ..., 'meta': ...}``.
+
+    Returns:
+        dict: The meta written (source file, epoch, iteration).
+    """
+    checkpoint = load_checkpoint_file(src)
+    meta = checkpoint.get('meta', {})
+    meta = dict(source=osp.basename(src), epoch=meta.get('epoch'),
+                iter=meta.get('iter'))
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    torch.save(dict(state_dict=get_state_dict(checkpoint), meta=meta), dst)
+    return meta

@@ -1,0 +1,82 @@
+"""Turn a cascade stage spec (``cfg_path=`` or a model dict) into a model config."""
+import copy
+import os.path as osp
+from typing import Optional, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+__all__ = ['load_model_cfg', 'resolve_stage_spec']
+
+
+def load_model_cfg(cfg_path: str) -> ConfigDict:
+    """Read the ``model`` of a config, with its top-level preprocessor merged.
+
+    mmpretrain configs keep ``data_preprocessor`` at the top level and the
+    Runner merges it into ``model``; this does the same, so a sub-model built
+    from the config is normalised exactly as it was when it was trained.
+
+    Args:
+        cfg_path (str): ``'pkg::path/in/pkg.py'`` (a config shipped with an
+            installed OpenMMLab package) or a local config file.
+
+    Returns:
+        ConfigDict: The model config.
+
+    Raises:
+        FileNotFoundError: If a local config file does not exist.
+        KeyError: If the config has no ``model``.
+    """
+    if '::' in cfg_path:
+        from mmengine.hub import get_config
+        cfg = get_config(cfg_path)
+    else:
+        if not osp.isfile(cfg_path):
+            raise FileNotFoundError(
+                f'cfg_path {cfg_path!r} does not exist. Give a local config '
+                "file or 'mmpretrain::path/in/package.py'.")
+        cfg = Config.fromfile(cfg_path)
+    if 'model' not in cfg:
+        raise KeyError(f'Config {cfg_path!r} has no `model` to build.')
+    model = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    return model
+
+
+def resolve_stage_spec(spec: dict,
+                       role: str) -> Tuple[ConfigDict, Optional[str]]:
+    """Resolve one stage of a cascade into ``(model_cfg, checkpoint)``.
+
+    A spec is either ``dict(cfg_path=..., checkpoint=..., **overrides)``, where
+    the overrides are merged into the config's model (as a ``_base_`` child
+    would), or a model dict ``dict(type=..., ..., checkpoint=...)``.
+
+    Args:
+        spec (dict): The stage spec from the cascade config.
+        role (str): ``'saver'``, ``'base'``..., used in messages.
+
+    Returns:
+        tuple[ConfigDict, str | None]: Model config and checkpoint (or None).
+
+    Raises:
+        TypeError: If ``spec`` is not a dict.
+        ValueError: If it has neither ``cfg_path`` nor ``type``.
+    """
+    if not isinstance(spec, dict):
+        raise TypeError(f'{role} must be a dict (a model config or '
+                        f"dict(cfg_path=..., checkpoint=...)), got {type(spec).__name__}.")
+    spec = copy.deepcopy(dict(spec))
+    checkpoint = spec.pop('checkpoint', None)
+    cfg_path = spec.pop('cfg_path', None)
+    if cfg_path is not None:
+        model = load_model_cfg(cfg_path)
+        if spec:
+            Config._merge_a_into_b(ConfigDict(spec), model)
+    elif 'type' in spec:
+        model = ConfigDict(spec)
+    else:
+        raise ValueError(
+            f'{role} needs cfg_path=... (e.g. '
+            "'mmpretrain::resnet/resnet18_8xb32_in1k.py') or a model dict with "
+            f'type=...; got keys {sorted(spec)}.')
+    return model, checkpoint
