@@ -39,5 +39,20 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
         load_checkpoint_file(path)
 
 
+class Sneaky:
+    """Uses getattr, as a Runner checkpoint does, but for something else."""
+
+    def __reduce__(self):
+        from mmengine.logging.history_buffer import HistoryBuffer
+        return (getattr, (HistoryBuffer, 'update'))
+
+
+def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
+    path = str(tmp_path / 'sneaky.pth')
+    torch.save({'state_dict': {}, 'x': Sneaky()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint_file(path)
+
+
 def test_no_global_opt_out():
     assert os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD') in (None, '0')

@@ -57,6 +57,7 @@ def test_base_sees_exactly_the_non_exited_images_preprocessed_its_own_way():
     raw = raw_batch()
     model.threshold = median_threshold(model, raw)
     exits = reference(model, raw)['saver'].max(1).values >= model.threshold
+    model.measure_stage_macs(raw)  # the one-image MACs probe, as the hook does
     seen = []
     handle = model.base.backbone.register_forward_pre_hook(lambda m, a: seen.append(a[0]))
     model.predict(raw)

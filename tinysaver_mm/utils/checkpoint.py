@@ -14,16 +14,36 @@ __all__ = [
 ]
 
 
+def _history_buffer_getattr(obj: object, name: str) -> object:
+    """Stand-in for ``getattr`` when unpickling: only HistoryBuffer's methods.
+
+    mmengine pickles each ``HistoryBuffer``'s statistics methods (``mean``,
+    ``max``...) as ``getattr(HistoryBuffer, 'mean')``. Allowing the real
+    ``getattr`` would let a checkpoint reach any attribute of any allowed
+    object; this resolves only those registered methods.
+    """
+    import pickle
+
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'Checkpoint asks for getattr({obj!r}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed.')
+
+
 def mmengine_safe_globals() -> List[object]:
     """Types found in checkpoints saved by mmengine's Runner.
 
     These are plain data containers (mmengine's ``HistoryBuffer`` and the
-    numpy types its arrays and scalars pickle as); allowlisting them lets
+    numpy types its arrays and scalars pickle as), plus a restricted
+    ``getattr`` for HistoryBuffer's methods; allowlisting them lets
     ``torch.load(weights_only=True)`` read a Runner checkpoint without ever
     executing arbitrary pickled code.
 
     Returns:
-        list: Objects to pass to ``torch.serialization.add_safe_globals``.
+        list: Objects (or ``(object, pickled name)`` pairs) to pass to
+        ``torch.serialization.add_safe_globals``.
     """
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
@@ -34,7 +54,8 @@ def mmengine_safe_globals() -> List[object]:
     dtypes = [type(np.dtype(t)) for t in (
         np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
         np.int64, np.uint8, np.bool_)]
-    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype] + dtypes
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
+            (_history_buffer_getattr, 'builtins.getattr')] + dtypes
 
 
 def register_safe_globals() -> None:

@@ -14,8 +14,8 @@ __all__ = ['TinySaverMetric']
 class TinySaverMetric(BaseMetric):
     """Exit statistics and MACs of a TinySaver cascade, gathered over ranks.
 
-    Reads the fields the cascade writes on every prediction (``exited``,
-    ``answered_by``, ``macs`` and ``macs_<stage>``). Reported keys (prefix
+    Reads the fields the cascade writes on every prediction (``answered_by``,
+    ``macs``, ``cascade_stages`` and ``macs_<stage>``). Reported keys (prefix
     ``tinysaver``): ``exit_ratio``, ``share_<stage>`` (images answered by each
     stage), ``gmacs_<stage>`` (each stage alone, per image), ``gmacs_cascade``
     (mean per image, summed from what each image really cost),
@@ -36,13 +36,12 @@ class TinySaverMetric(BaseMetric):
             KeyError: If a prediction has no cascade fields.
         """
         for ds in data_samples:
-            if 'macs' not in ds or 'answered_by' not in ds:
+            if not all(k in ds for k in ('macs', 'answered_by', 'cascade_stages')):
                 raise KeyError(
                     'TinySaverMetric needs predictions of a TinySaver cascade '
-                    '(fields macs, answered_by); this model did not write them. '
-                    'Use it only with TinySaverClassifier/Detector.')
-            stage_macs = {k[5:]: float(v) for k, v in ds.items()
-                          if k.startswith('macs_')}
+                    '(fields macs, answered_by, cascade_stages); this model did '
+                    'not write them. Use it only with TinySaverClassifier/Detector.')
+            stage_macs = {s: float(ds[f'macs_{s}']) for s in ds['cascade_stages']}
             self.results.append(dict(answered_by=ds['answered_by'],
                                      macs=float(ds['macs']), stage_macs=stage_macs))
 

@@ -213,6 +213,7 @@ class TinySaverClassifier(BaseClassifier):
             self.stage_probs(role, one)
         return {role: self.stage_macs(role) for role in self.stage_names}
 
+    @torch.no_grad()
     def route(self, inputs: Inputs) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the cascade with real batch routing.
 
@@ -256,8 +257,9 @@ class TinySaverClassifier(BaseClassifier):
 
         Every returned sample carries ``pred_score``/``pred_label`` and the
         cascade fields ``exited`` (bool), ``answered_by`` (stage name),
-        ``saver_confidence``, ``macs`` (MACs spent on this image) and
-        ``macs_<stage>`` (each stage's MACs per image, for the metric).
+        ``saver_confidence``, ``macs`` (MACs spent on this image),
+        ``cascade_stages`` (stage names in order) and ``macs_<stage>`` (each
+        stage's MACs per image), the last two for the metric.
 
         Args:
             inputs: A raw batch, as collated by the dataloader.
@@ -283,6 +285,7 @@ class TinySaverClassifier(BaseClassifier):
             ds.set_field(self.stage_names[stage_idx[i]], 'answered_by', field_type='metainfo')
             ds.set_field(conf[i], 'saver_confidence', field_type='metainfo')
             ds.set_field(spent[i], 'macs', field_type='metainfo')
+            ds.set_field(self.stage_names, 'cascade_stages', field_type='metainfo')
             for role, macs in zip(self.stage_names, stage_macs):
                 ds.set_field(macs, f'macs_{role}', field_type='metainfo')
         return data_samples
