@@ -35,11 +35,33 @@ def load_cfg(config: str, cfg_options: Optional[dict] = None,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
+    if launcher != 'none':
+        _setup_cpu_distributed(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def _setup_cpu_distributed(cfg: Config) -> None:
+    """Let mmengine's distributed runner work on CPU-only machines.
+
+    mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and wraps
+    the model with ``device_ids=[LOCAL_RANK]``, both of which fail without a
+    GPU. Without CUDA, the process group is started here with gloo (mmengine
+    then skips its own start) and DDP gets ``device_ids=None``, unless the
+    config already sets a ``model_wrapper_cfg``.
+    """
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available():
+        return
+    if cfg.launcher == 'pytorch' and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
+                                     device_ids=None, broadcast_buffers=False)
 
 
 def check_nonempty(dataset, split: str) -> None:

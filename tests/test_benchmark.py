@@ -1,0 +1,73 @@
+"""Benchmark helpers: forced exit ratios, rows, and bad input."""
+import math
+
+import pytest
+import torch
+
+from conftest import stage_cfg
+from tinysaver_mm.apis.benchmark import (CSV_COLUMNS, benchmark_cascade,
+                                         forced_threshold)
+
+
+def test_forced_threshold_gives_exactly_that_many_exits():
+    conf = torch.rand(257, generator=torch.Generator().manual_seed(0))
+    for r in (0, 0.1, 0.25, 0.5, 0.9, 1.0):
+        thr = forced_threshold(conf, r)
+        assert 0.0 <= thr <= 1.0
+        assert int((conf >= thr).sum()) == round(r * 257)
+
+
+def test_forced_threshold_bad_ratio_and_ties():
+    with pytest.raises(ValueError, match='1.5'):
+        forced_threshold(torch.rand(4), 1.5)
+    with pytest.raises(ValueError, match='cannot force'):
+        forced_threshold(torch.tensor([0.7, 0.7, 0.7, 0.2]), 0.5)
+
+
+def _model():
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(dict(type='TinySaverClassifier', saver=stage_cfg(channels=2),
+                             base=stage_cfg(channels=8), threshold=0.5))
+
+
+def _batch(bs):
+    return torch.randint(0, 256, (bs, 1, 8, 8), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(bs))
+
+
+def test_benchmark_rows_and_macs_prediction():
+    model = _model()
+    rows = benchmark_cascade(model, _batch, 'toy', batch_sizes=(1, 6),
+                             exit_ratios=(0, 0.5, 1.0), warmup=0, repeats=1)
+    assert len(rows) == 6 and all(set(CSV_COLUMNS) == set(r) for r in rows)
+    s, b = model.stage_macs('saver'), model.stage_macs('base')
+    for r in rows:
+        assert r['macs_speedup'] == pytest.approx(b / (s + (1 - r['exit_ratio']) * b))
+        assert r['efficiency'] == pytest.approx(r['speedup'] / r['macs_speedup'])
+        assert math.isnan(r['routing_overhead_pct']) == (r['exit_ratio'] != 0)
+    assert model.threshold == 0.5  # restored
+
+
+@pytest.mark.parametrize('kw, match', [
+    (dict(batch_sizes=(0, )), 'batch size 0'),
+    (dict(exit_ratios=(-0.1, )), 'exit ratio -0.1'),
+])
+def test_benchmark_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        benchmark_cascade(_model(), _batch, 'toy', **kw)
+
+
+def test_benchmark_refuses_a_non_cascade():
+    from mmpretrain.registry import MODELS
+    with pytest.raises(TypeError, match='two-stage TinySaver cascade'):
+        benchmark_cascade(MODELS.build(stage_cfg()), _batch, 'toy')
+
+
+def test_benchmark_tool_refuses_a_non_cascade_config():
+    import os.path as osp
+
+    from tinysaver_mm.apis.benchmark import run_benchmark
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    with pytest.raises(TypeError, match='not a cascade config'):
+        run_benchmark(osp.join(root, 'configs', 'fashion_mnist', 'resnet18-w16_fmnist.py'))

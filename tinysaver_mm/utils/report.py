@@ -1,0 +1,74 @@
+"""Flat CSV results and PNG plots."""
+import csv
+import math
+import os
+import os.path as osp
+from typing import Dict, List, Sequence
+
+__all__ = ['merge_csv', 'plot_speedup']
+
+
+def merge_csv(rows: List[dict], path: str, columns: Sequence[str],
+              key: str = 'pair') -> List[dict]:
+    """Write ``rows`` to ``path``, keeping earlier rows whose ``key`` differs.
+
+    Args:
+        rows (list[dict]): New rows.
+        path (str): CSV file.
+        columns (Sequence[str]): Column order.
+        key (str): Rows of the same ``key`` value as a new row are replaced.
+
+    Returns:
+        list[dict]: All rows now in the file.
+    """
+    old = []
+    if osp.isfile(path):
+        with open(path, newline='') as f:
+            new_keys = {str(r[key]) for r in rows}
+            old = [r for r in csv.DictReader(f) if r[key] not in new_keys]
+    all_rows = old + rows
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction='ignore')
+        writer.writeheader()
+        for r in all_rows:
+            writer.writerow({k: (f'{v:.6g}' if isinstance(v, float) and not math.isnan(v)
+                                 else ('' if isinstance(v, float) else v))
+                             for k, v in r.items()})
+    return all_rows
+
+
+def plot_speedup(rows: List[dict], path: str) -> None:
+    """Speedup vs exit ratio, measured (solid) and MACs-predicted (dashed).
+
+    Args:
+        rows (list[dict]): Rows with pair, batch_size, exit_ratio, speedup,
+            macs_speedup (strings or numbers).
+        path (str): PNG file to write.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    pairs: Dict[str, Dict[int, list]] = {}
+    for r in rows:
+        pairs.setdefault(r['pair'], {}).setdefault(int(r['batch_size']), []).append(r)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(6 * len(pairs), 4.5), squeeze=False)
+    for ax, (pair, by_bs) in zip(axes[0], sorted(pairs.items())):
+        for i, (bs, rs) in enumerate(sorted(by_bs.items())):
+            rs = sorted(rs, key=lambda r: float(r['exit_ratio']))
+            x = [float(r['exit_ratio']) for r in rs]
+            color = f'C{i}'
+            ax.plot(x, [float(r['speedup']) for r in rs], 'o-', color=color,
+                    label=f'measured, batch {bs}')
+            ax.plot(x, [float(r['macs_speedup']) for r in rs], '--', color=color,
+                    alpha=0.6, label=f'MACs-predicted, batch {bs}')
+        ax.axhline(1.0, color='gray', lw=0.8)
+        ax.set_xlabel('exit ratio (share of images answered by the saver)')
+        ax.set_ylabel('speedup vs base alone (x)')
+        ax.set_title(pair)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
