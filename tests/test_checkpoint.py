@@ -32,6 +32,24 @@ def test_runner_style_checkpoint_loads(tmp_path):
     assert set(torch.load(out, weights_only=True)) == {'state_dict', 'meta'}
 
 
+def test_publish_tool_in_a_fresh_process(tmp_path):
+    """A fresh process has no HistoryBuffer yet (mmengine registers its
+    statistics methods lazily); the Runner checkpoint must still load."""
+    import subprocess
+    import sys
+    from mmengine.logging.history_buffer import HistoryBuffer
+    buf = HistoryBuffer()
+    buf.update(1.0)
+    src, dst = str(tmp_path / 'epoch_1.pth'), str(tmp_path / 'pub.pth')
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {'epoch': 1},
+                'message_hub': {'log_scalars': {'loss': buf}}}, src)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, 'tools/publish_checkpoint.py', src, dst],
+                          cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert torch.equal(torch.load(dst, weights_only=True)['state_dict']['w'], torch.ones(1))
+
+
 def test_checkpoint_that_would_run_code_is_refused(tmp_path):
     path = str(tmp_path / 'evil.pth')
     torch.save({'state_dict': {}, 'x': Evil()}, path)

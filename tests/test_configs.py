@@ -28,17 +28,16 @@ def test_there_are_at_least_three_pairs():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_imagenet_pair_builds_and_predicts(path):
+def test_imagenet_pair_builds_and_predicts(path, tmp_path):
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
+    from mmengine.runner import Runner
     cfg = Config.fromfile(path)
     urls = [cfg.model[r].checkpoint for r in ('saver', 'base')]
     assert all(u.startswith('https://') and u.endswith('.pth') for u in urls)
     for r in ('saver', 'base'):
         cfg.model[r].checkpoint = None   # no download here: random weights
-    init_default_scope('mmpretrain')
-    model = MODELS.build(cfg.model)
+    cfg.work_dir = str(tmp_path)
+    model = Runner.from_cfg(cfg).model  # the whole config is valid for a Runner
     raw = torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8)
     model.threshold = 0.0  # measure both stages once, then route for real
     macs = model.measure_stage_macs(raw)

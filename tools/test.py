@@ -33,8 +33,10 @@ def main():
     args = parse_args()
     cfg = load_cfg(args.config, args.cfg_options, args.work_dir, args.launcher)
     metrics = run_test(cfg, args.checkpoint, args.out)
-    for key, value in metrics.items():
-        print(f'{key}: {value}')
+    from mmengine.dist import is_main_process
+    if is_main_process():
+        for key, value in metrics.items():
+            print(f'{key}: {value}')
 
 
 if __name__ == '__main__':

@@ -23,3 +23,7 @@ test_evaluator = [
 ]
 val_evaluator = test_evaluator
 custom_hooks = [dict(type='TinySaverMACsHook')]
+# The cascade is for inference: train the saver and the base separately.
+train_dataloader = None
+val_cfg = dict()
+test_cfg = dict()

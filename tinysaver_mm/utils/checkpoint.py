@@ -25,7 +25,9 @@ def _history_buffer_getattr(obj: object, name: str) -> object:
     import pickle
 
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # the built-in methods are registered lazily (on the first instance)
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'Checkpoint asks for getattr({obj!r}, {name!r}); only '
