@@ -45,7 +45,8 @@ def test_tools_test_routes_real_images_like_the_stages_alone(tmp_path):
     cfg = Config.fromfile(CASCADE)
     cfg.test_dataloader.dataset.indices = 1000
     init_default_scope('mmpretrain')
-    model = MODELS.build(cfg.model)
+    from tinysaver_mm.utils import model_cfg_of
+    model = MODELS.build(model_cfg_of(cfg))
     ref = predict_stages(model, Runner.build_dataloader(cfg.test_dataloader))
     conf = ref['probs_saver'].max(1)
     exited = np.array([p['exited'] for p in preds])

@@ -1,9 +1,11 @@
 """High-level entry points used by tools/."""
 from .fashion_mnist_demo import run_fashion_mnist_demo
-from .records import predict_stages
+from .records import (check_aligned, load_records, model_stages,
+                      predict_stages, record)
 from .runner import build_runner, check_nonempty, load_cfg, run_test, run_train
 
 __all__ = [
-    'build_runner', 'check_nonempty', 'load_cfg', 'predict_stages',
+    'build_runner', 'check_aligned', 'check_nonempty', 'load_cfg',
+    'load_records', 'model_stages', 'predict_stages', 'record',
     'run_fashion_mnist_demo', 'run_test', 'run_train'
 ]

@@ -173,7 +173,8 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
             cfg.model[role]['checkpoint'] = None
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     from mmpretrain.registry import MODELS
-    model = MODELS.build(cfg.model)
+    from tinysaver_mm.utils import model_cfg_of
+    model = MODELS.build(model_cfg_of(cfg))
     if checkpoint:
         load_checkpoint_strict(model, checkpoint)
     n = max(batch_sizes)

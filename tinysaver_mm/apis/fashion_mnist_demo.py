@@ -46,7 +46,8 @@ def run_fashion_mnist_demo(config: str = DEFAULT_CONFIG, max_drop: float = 0.001
     cfg = load_cfg(config, work_dir=work_dir)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     from mmpretrain.registry import MODELS
-    model = MODELS.build(cfg.model)
+    from tinysaver_mm.utils import model_cfg_of
+    model = MODELS.build(model_cfg_of(cfg))
     rule = model.exit_rule
 
     hold = predict_stages(model, Runner.build_dataloader(cfg.holdout_dataloader),

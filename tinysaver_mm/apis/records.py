@@ -1,39 +1,177 @@
-"""Run every stage of a cascade on every image (no routing): the reference."""
-from typing import Dict
+"""Per-sample records of models on a dataset: what calibration works from."""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-__all__ = ['predict_stages']
+from tinysaver_mm.core import CONFIDENCE_RULES, confidence_scores
+
+__all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_aligned']
+
+SPLITS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
+
+
+def model_stages(model) -> Dict[str, torch.nn.Module]:
+    """The stages of a cascade, or ``{'model': model}`` for a plain classifier."""
+    names = getattr(model, 'stage_names', None)
+    return {n: getattr(model, n) for n in names} if names else {'model': model}
 
 
 @torch.no_grad()
 def predict_stages(model, dataloader, desc: str = 'records') -> Dict[str, np.ndarray]:
-    """Class probabilities of each stage of a cascade on a whole dataset.
+    """Class probabilities of each stage (no routing) on a whole dataloader.
 
     Args:
-        model: A TinySaver cascade (``stage_names``, ``stage_probs``).
+        model: A plain mmpretrain classifier or a TinySaver cascade.
         dataloader: Yields raw batches with ``gt_label`` in the data samples.
         desc (str): Progress-bar label.
 
     Returns:
-        dict: ``labels`` (N,) and ``probs_<stage>`` (N, num_classes) arrays,
-        in dataset order.
+        dict: ``labels`` and ``sample_idx`` (N,), and per stage
+        ``probs_<stage>`` (N, num_classes) and ``macs_<stage>`` (MACs/image).
 
     Raises:
         ValueError: If the dataset is empty.
     """
+    from tinysaver_mm.models.classifiers import classifier_probs, preprocess
+    from tinysaver_mm.utils import measure_macs
     if len(dataloader.dataset) == 0:
         raise ValueError(f'{desc}: the dataset is empty; check the dataloader.')
+    stages = model_stages(model)
     model.eval()
-    probs = {role: [] for role in model.stage_names}
-    labels = []
+    probs: Dict[str, list] = {r: [] for r in stages}
+    macs: Dict[str, int] = {}
+    labels, indices = [], []
     for batch in tqdm(dataloader, desc=desc, unit='batch'):
-        data = model.data_preprocessor(batch, False)
-        for role in model.stage_names:
-            probs[role].append(model.stage_probs(role, data['inputs']).cpu())
-        labels += [int(ds.gt_label[0]) for ds in data['data_samples']]
+        for role, stage in stages.items():
+            x = preprocess(stage, batch['inputs'])
+            if role not in macs:
+                macs[role] = measure_macs(stage, x[:1])
+            probs[role].append(classifier_probs(stage, x, role).cpu())
+        for ds in batch['data_samples']:
+            labels.append(int(ds.gt_label[0]))
+            indices.append(int(ds.get('sample_idx', len(indices))))
     out = {f'probs_{r}': torch.cat(p).numpy() for r, p in probs.items()}
+    out.update({f'macs_{r}': np.int64(m) for r, m in macs.items()})
     out['labels'] = np.asarray(labels, dtype=np.int64)
+    out['sample_idx'] = np.asarray(indices, dtype=np.int64)
     return out
+
+
+def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
+           out_dir: str = 'records', config_path: str = '') -> List[str]:
+    """Record every stage of a config's model on one split (``tools/record.py``).
+
+    Without ``aug`` the split is read with the test pipeline; with ``aug``
+    (training split only) with the config's training pipeline, as the paper
+    does for saver selection. Samples are always in dataset order.
+
+    Args:
+        cfg (Config): Model and dataloader config.
+        checkpoint (str, optional): Weights for the whole model (strict).
+        split (str): ``'train'``, ``'val'`` or ``'test'``.
+        aug (bool): Use the training augmentation (train split only).
+        out_dir (str): Where to write ``<config>_<split>[_aug]_<stage>.npz``.
+        config_path (str): Recorded in the metadata.
+
+    Returns:
+        list[str]: The files written.
+
+    Raises:
+        ValueError: On an unknown split, ``aug`` off the train split, a
+            config without that split, or an empty dataset.
+    """
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+
+    from tinysaver_mm.utils import load_checkpoint_strict
+    if split not in SPLITS:
+        raise ValueError(f'split {split!r} must be one of {sorted(SPLITS)}.')
+    if aug and split != 'train':
+        raise ValueError('--aug records the training split with its training '
+                         f'augmentation; it does not apply to split {split!r}.')
+    loader = cfg.get(SPLITS[split])
+    if loader is None:
+        raise ValueError(f'the config has no {SPLITS[split]}; record with a '
+                         "config that has it (e.g. the model's own config).")
+    loader = dict(loader, sampler=dict(type='DefaultSampler', shuffle=False))
+    if not aug:
+        loader['dataset'] = dict(loader['dataset'],
+                                 pipeline=cfg.test_dataloader.dataset.pipeline)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    from mmpretrain.registry import MODELS
+    from tinysaver_mm.utils import model_cfg_of
+    model = MODELS.build(model_cfg_of(cfg))
+    if checkpoint:
+        load_checkpoint_strict(model, checkpoint)
+    rec = predict_stages(model, Runner.build_dataloader(loader), f'record {split}')
+    name = osp.splitext(osp.basename(config_path))[0] or 'model'
+    ds = loader['dataset']
+    meta = dict(config=config_path, checkpoint=checkpoint, split=split, aug=bool(aug),
+                dataset=dict(type=ds.get('type'), data_root=ds.get('data_root'),
+                             split=ds.get('split'), indices=repr(ds.get('indices'))),
+                num_samples=int(len(rec['labels'])))
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for role in model_stages(model):
+        probs = rec[f'probs_{role}']
+        fields = {f'conf_{rule}': confidence_scores(torch.from_numpy(probs), rule).numpy()
+                  for rule in CONFIDENCE_RULES}
+        path = osp.join(out_dir, f'{name}_{split}{"_aug" if aug else ""}'
+                        f'{"" if role == "model" else "_" + role}.npz')
+        stage_meta = dict(meta, stage=role, num_classes=int(probs.shape[1]),
+                          macs_per_img=int(rec[f'macs_{role}']))
+        np.savez_compressed(path, probs=probs.astype(np.float16), pred=probs.argmax(1),
+                            labels=rec['labels'], sample_idx=rec['sample_idx'],
+                            meta=json.dumps(stage_meta), **fields)
+        written.append(path)
+    return written
+
+
+def load_records(path: str) -> dict:
+    """Load one ``.npz`` record file with its metadata under ``meta``.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it holds no sample.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'records {path!r} do not exist; make them with '
+                                'tools/record.py.')
+    with np.load(path, allow_pickle=False) as f:
+        rec = {k: f[k] for k in f.files}
+    rec['meta'] = json.loads(str(rec['meta']))
+    if rec['labels'].size == 0:
+        raise ValueError(f'records {path!r} are empty.')
+    return rec
+
+
+def check_aligned(records: Dict[str, dict]) -> None:
+    """Refuse records that do not describe the same samples in the same order.
+
+    Args:
+        records (dict): Name to loaded records.
+
+    Raises:
+        ValueError: Naming the first pair that differs in dataset, split,
+            augmentation, sample order, labels or class count.
+    """
+    items = list(records.items())
+    ref_name, ref = items[0]
+    for name, rec in items[1:]:
+        for key in ('dataset', 'split', 'aug', 'num_classes'):
+            if rec['meta'][key] != ref['meta'][key]:
+                raise ValueError(
+                    f'records {name!r} and {ref_name!r} differ in {key}: '
+                    f'{rec["meta"][key]!r} vs {ref["meta"][key]!r}. Record both '
+                    'models on the same data with the same tools/record.py options.')
+        if not np.array_equal(rec['sample_idx'], ref['sample_idx']):
+            raise ValueError(f'records {name!r} and {ref_name!r} list different '
+                             'samples or a different order; re-record both.')
+        if not np.array_equal(rec['labels'], ref['labels']):
+            raise ValueError(f'records {name!r} and {ref_name!r} have different '
+                             'ground-truth labels for the same samples.')

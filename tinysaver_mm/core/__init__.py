@@ -1,12 +1,17 @@
 """Framework-light pieces of the TinySaver method (plain torch/numpy)."""
+from .budget import ExitRatioCalibrator, MacsBudgetCalibrator
 from .calibration import AccuracyDropCalibrator, cascade_curve
 from .confidence import CONFIDENCE_RULES, confidence_scores
+from .guarantee import (GuaranteedDropCalibrator, InfeasibleTargetError,
+                        violation_rate)
 from .macs import cascade_macs_per_image, macs_saved_pct
 from .routing import check_threshold, exit_mask, scatter_rows, split_by_mask
+from .saver_selection import delta_ctr
 
 __all__ = [
-    'AccuracyDropCalibrator', 'cascade_curve',
-    'CONFIDENCE_RULES', 'confidence_scores', 'cascade_macs_per_image',
-    'macs_saved_pct', 'check_threshold', 'exit_mask', 'scatter_rows',
-    'split_by_mask'
+    'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
+    'MacsBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
+    'cascade_curve', 'delta_ctr', 'CONFIDENCE_RULES', 'confidence_scores',
+    'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold', 'exit_mask',
+    'scatter_rows', 'split_by_mask'
 ]

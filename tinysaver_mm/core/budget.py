@@ -29,17 +29,41 @@ def _positive(value, name: str) -> float:
     return out
 
 
-def _record_choice(est, curve: dict, idx: int, saver_correct,
-                   base_correct) -> None:
-    """Store the fitted attributes of a calibrator choosing ``curve[idx]``."""
-    est.base_accuracy_ = float(np.mean(base_correct))
-    est.saver_accuracy_ = float(np.mean(saver_correct))
-    est.threshold_ = float(curve['threshold'][idx])
-    est.exit_ratio_ = float(curve['exit_ratio'][idx])
-    est.accuracy_ = float(curve['accuracy'][idx])
+class _CurveCalibrator:
+    """Shared ``fit``: subclasses pick one point of the cascade curve."""
+
+    def _choose(self, curve: dict, confidence: np.ndarray,
+                saver_correct: np.ndarray, base_correct: np.ndarray) -> int:
+        """Index into ``curve`` (sorted by decreasing threshold) to keep."""
+        raise NotImplementedError
+
+    def fit(self, confidence: np.ndarray, saver_correct: np.ndarray,
+            base_correct: np.ndarray) -> '_CurveCalibrator':
+        """Learn ``threshold_`` and the record statistics that go with it.
+
+        Args:
+            confidence (np.ndarray): Saver confidence of each record, (N,).
+            saver_correct (np.ndarray): 1/True where the saver is right.
+            base_correct (np.ndarray): 1/True where the base is right.
+
+        Returns:
+            The calibrator itself (scikit-learn style).
+
+        Raises:
+            ValueError: On empty records, mismatched lengths or a target no
+                threshold meets on these records.
+        """
+        curve = cascade_curve(confidence, saver_correct, base_correct)
+        idx = self._choose(curve, confidence, saver_correct, base_correct)
+        self.base_accuracy_ = float(np.mean(base_correct))
+        self.saver_accuracy_ = float(np.mean(saver_correct))
+        self.threshold_ = float(curve['threshold'][idx])
+        self.exit_ratio_ = float(curve['exit_ratio'][idx])
+        self.accuracy_ = float(curve['accuracy'][idx])
+        return self
 
 
-class ExitRatioCalibrator:
+class ExitRatioCalibrator(_CurveCalibrator):
     """Highest threshold whose exit share on the records reaches a target.
 
     The highest such threshold lets the fewest samples exit while meeting the
@@ -71,31 +95,14 @@ class ExitRatioCalibrator:
                              'be in [0, 1] (a share of the samples).')
         self.target_exit_ratio = target
 
-    def fit(self, confidence: np.ndarray, saver_correct: np.ndarray,
-            base_correct: np.ndarray) -> 'ExitRatioCalibrator':
-        """Choose the threshold from calibration records.
-
-        Args:
-            confidence (np.ndarray): Saver confidence per sample.
-            saver_correct (np.ndarray): Saver right or wrong per sample.
-            base_correct (np.ndarray): Base right or wrong per sample.
-
-        Returns:
-            ExitRatioCalibrator: ``self``.
-
-        Raises:
-            ValueError: If the records are empty or their lengths differ.
-        """
-        curve = cascade_curve(confidence, saver_correct, base_correct)
-        # the last threshold lets every sample exit, so ``ok`` is never empty
-        ok = curve['exit_ratio'] >= self.target_exit_ratio - _TOL
+    def _choose(self, curve, confidence, saver_correct, base_correct):
+        # the last threshold lets every sample exit, so ``ok`` is never empty;
         # the curve is sorted by decreasing threshold: first True = highest
-        _record_choice(self, curve, int(np.argmax(ok)), saver_correct,
-                       base_correct)
-        return self
+        ok = curve['exit_ratio'] >= self.target_exit_ratio - _TOL
+        return int(np.argmax(ok))
 
 
-class MacsBudgetCalibrator:
+class MacsBudgetCalibrator(_CurveCalibrator):
     """Highest threshold whose mean cascade cost fits a GMACs budget.
 
     The cost per image is ``gmacs_saver + (1 - exit_ratio) * gmacs_base``
@@ -128,25 +135,9 @@ class MacsBudgetCalibrator:
                 f'gmacs_saver={gmacs_saver!r} per image, so even with every '
                 'sample exiting the cascade cannot be that cheap.')
 
-    def fit(self, confidence: np.ndarray, saver_correct: np.ndarray,
-            base_correct: np.ndarray) -> 'MacsBudgetCalibrator':
-        """Choose the threshold from calibration records.
-
-        Args:
-            confidence (np.ndarray): Saver confidence per sample.
-            saver_correct (np.ndarray): Saver right or wrong per sample.
-            base_correct (np.ndarray): Base right or wrong per sample.
-
-        Returns:
-            MacsBudgetCalibrator: ``self``.
-
-        Raises:
-            ValueError: If the records are empty or their lengths differ.
-        """
-        curve = cascade_curve(confidence, saver_correct, base_correct)
+    def _choose(self, curve, confidence, saver_correct, base_correct):
         cost = self.gmacs_saver + (1.0 - curve['exit_ratio']) * self.gmacs_base
         # all exit at the last threshold: cost = saver <= budget (checked)
         idx = int(np.argmax(cost <= self.max_gmacs + _TOL))
-        _record_choice(self, curve, idx, saver_correct, base_correct)
         self.gmacs_ = float(cost[idx])
-        return self
+        return idx

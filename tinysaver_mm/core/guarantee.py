@@ -19,7 +19,7 @@ chosen one included, has ``D(t) <= max_drop``.
 import numpy as np
 from scipy.stats import beta
 
-from .budget import _number, _record_choice
+from .budget import _CurveCalibrator, _number
 from .calibration import cascade_curve
 
 __all__ = ['InfeasibleTargetError', 'GuaranteedDropCalibrator',
@@ -56,7 +56,7 @@ def _drop_ucb(k_loss: np.ndarray, k_gain: np.ndarray, n: int,
     return np.where(k_loss >= n, 1.0, upper) - np.where(k_gain <= 0, 0.0, lower)
 
 
-class GuaranteedDropCalibrator:
+class GuaranteedDropCalibrator(_CurveCalibrator):
     """Lowest threshold whose drop vs the base is certified <= max_drop.
 
     With probability >= 1 - delta over the calibration records, the top-1
@@ -76,34 +76,21 @@ class GuaranteedDropCalibrator:
         drop_ucb_ (float): Upper confidence bound on the drop at ``threshold_``.
 
     Raises:
-        ValueError: If max_drop or delta is outside (0, 1).
+        ValueError: If max_drop or delta is outside (0, 1) (at construction);
+            in ``fit`` on empty records, mismatched lengths or correctness
+            flags other than 0/1.
+        InfeasibleTargetError: (a ValueError) in ``fit``, if even the
+            strictest threshold cannot be certified with this many records.
     """
 
     def __init__(self, max_drop: float = 0.01, delta: float = 0.1):
         self.max_drop = _open_unit(max_drop, 'max_drop')
         self.delta = _open_unit(delta, 'delta')
 
-    def fit(self, confidence: np.ndarray, saver_correct: np.ndarray,
-            base_correct: np.ndarray) -> 'GuaranteedDropCalibrator':
-        """Test thresholds from 1.0 down to the least confidence.
-
-        Args:
-            confidence (np.ndarray): Saver confidence per sample.
-            saver_correct (np.ndarray): Saver right (1) or wrong (0) per sample.
-            base_correct (np.ndarray): Base right (1) or wrong (0) per sample.
-
-        Returns:
-            GuaranteedDropCalibrator: ``self``.
-
-        Raises:
-            ValueError: If the records are empty, their lengths differ or the
-                correctness flags are not 0/1.
-            InfeasibleTargetError: (a ValueError) if even the strictest
-                threshold cannot be certified with this many records.
-        """
+    def _choose(self, curve, confidence, saver_correct, base_correct):
+        """Fixed-sequence test from 1.0 down; index of the last rejection."""
         s = _binary(saver_correct, 'saver_correct')
         b = _binary(base_correct, 'base_correct')
-        curve = cascade_curve(confidence, s, b)
         n = s.size
         # with a never-right base, cascade accuracy * n counts the exited
         # samples whose flag is set: the loss and gain counts per threshold
@@ -120,9 +107,8 @@ class GuaranteedDropCalibrator:
                 f'bound of {ucb[0]:.4g} > max_drop. Collect more records or '
                 'allow a larger max_drop or delta.')
         last = rejected.size - 1 if rejected.all() else int(np.argmin(rejected)) - 1
-        _record_choice(self, curve, last, s, b)
         self.drop_ucb_ = float(ucb[last])
-        return self
+        return last
 
 
 def violation_rate(confidence: np.ndarray, saver_correct: np.ndarray,

@@ -5,15 +5,38 @@ from typing import Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
-__all__ = ['load_model_cfg', 'resolve_stage_spec']
+__all__ = ['model_cfg_of', 'load_model_cfg', 'resolve_stage_spec']
+
+
+def model_cfg_of(cfg: Config) -> ConfigDict:
+    """A config's ``model`` with its top-level ``data_preprocessor`` merged.
+
+    mmpretrain configs keep ``data_preprocessor`` at the top level and the
+    Runner merges it into ``model``; building ``cfg.model`` directly would give
+    an unnormalised model. This returns what the Runner would build.
+
+    Args:
+        cfg (Config): A full config.
+
+    Returns:
+        ConfigDict: A copy of the model config.
+
+    Raises:
+        KeyError: If the config has no ``model``.
+    """
+    if 'model' not in cfg:
+        raise KeyError(f'Config {cfg.filename!r} has no `model` to build.')
+    model = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    return model
 
 
 def load_model_cfg(cfg_path: str) -> ConfigDict:
-    """Read the ``model`` of a config, with its top-level preprocessor merged.
+    """Read the ``model`` of a config file, as the Runner would build it.
 
-    mmpretrain configs keep ``data_preprocessor`` at the top level and the
-    Runner merges it into ``model``; this does the same, so a sub-model built
-    from the config is normalised exactly as it was when it was trained.
+    See :func:`model_cfg_of`: the sub-model is normalised exactly as it was
+    when it was trained.
 
     Args:
         cfg_path (str): ``'pkg::path/in/pkg.py'`` (a config shipped with an
@@ -35,12 +58,7 @@ def load_model_cfg(cfg_path: str) -> ConfigDict:
                 f'cfg_path {cfg_path!r} does not exist. Give a local config '
                 "file or 'mmpretrain::path/in/package.py'.")
         cfg = Config.fromfile(cfg_path)
-    if 'model' not in cfg:
-        raise KeyError(f'Config {cfg_path!r} has no `model` to build.')
-    model = copy.deepcopy(cfg.model)
-    if cfg.get('data_preprocessor') is not None:
-        model.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
-    return model
+    return model_cfg_of(cfg)
 
 
 def resolve_stage_spec(spec: dict,

@@ -1,4 +1,5 @@
 """Classification cascades (mmpretrain MODELS)."""
+from .stage_probs import classifier_probs, preprocess
 from .tinysaver_classifier import TinySaverClassifier
 
-__all__ = ['TinySaverClassifier']
+__all__ = ['TinySaverClassifier', 'classifier_probs', 'preprocess']

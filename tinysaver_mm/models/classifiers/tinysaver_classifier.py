@@ -5,7 +5,6 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseDataPreprocessor
 from mmpretrain.models.classifiers import BaseClassifier
@@ -16,6 +15,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, check_threshold,
                                confidence_scores, scatter_rows)
 from tinysaver_mm.utils import (load_checkpoint_strict, measure_macs,
                                 resolve_stage_spec)
+from .stage_probs import classifier_probs, preprocess
 
 __all__ = ['TinySaverClassifier']
 
@@ -175,16 +175,11 @@ class TinySaverClassifier(BaseClassifier):
             torch.Tensor: Softmax probabilities (N, num_classes).
         """
         model = getattr(self, role)
-        x = model.data_preprocessor({'inputs': inputs, 'data_samples': None},
-                                    False)['inputs']
+        x = preprocess(model, inputs)
         key = (role, tuple(x.shape[1:]))
         if key not in self._stage_macs:
             self._stage_macs[key] = measure_macs(model, x[:1])
-        logits = model(x, mode='tensor')
-        if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-            raise ValueError(f'The {role} head must return logits of shape '
-                             f'(N, num_classes), got {type(logits).__name__}.')
-        return F.softmax(logits.float(), dim=1)
+        return classifier_probs(model, x, role)
 
     def stage_macs(self, role: str) -> int:
         """MACs per image of one stage, measured at the input it really got.

@@ -1,0 +1,31 @@
+"""Record per-sample predictions of a model (or each stage of a cascade).
+
+Example:
+    python tools/record.py configs/fashion_mnist/resnet18-w4s2_fmnist.py \
+        checkpoints/fashion_mnist/resnet18-w4s2_fmnist.pth --split train --aug
+"""
+import argparse
+
+from mmengine.config import DictAction
+
+from tinysaver_mm.apis import load_cfg, record
+
+
+def main():
+    p = argparse.ArgumentParser(description='Record per-sample predictions')
+    p.add_argument('config')
+    p.add_argument('checkpoint', nargs='?', default=None,
+                   help='weights (optional for a cascade whose stages name theirs)')
+    p.add_argument('--split', choices=['train', 'val', 'test'], required=True)
+    p.add_argument('--aug', action='store_true',
+                   help='training split with its training augmentation (as the paper)')
+    p.add_argument('--out-dir', default='records')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    a = p.parse_args()
+    cfg = load_cfg(a.config, a.cfg_options)
+    for path in record(cfg, a.checkpoint, a.split, a.aug, a.out_dir, a.config):
+        print(f'written: {path}')
+
+
+if __name__ == '__main__':
+    main()
