@@ -2,23 +2,11 @@
 #   python tools/train.py configs/fashion_mnist/resnet18-w2s2_fmnist.py
 # (tools/train_zoo.sh trains the whole zoo and publishes checkpoints/fashion_mnist/)
 _base_ = [
+    '../_base_/models/resnet18_fmnist.py',
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/schedules/fashion_mnist_sgd.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet_CIFAR',
-        depth=18,
-        in_channels=1,
-        stem_channels=2,
-        base_channels=2,
-        strides=(2, 2, 2, 2),
-        out_indices=(3, )),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=10,
-        in_channels=16,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+    backbone=dict(stem_channels=2, base_channels=2, strides=(2, 2, 2, 2)),
+    head=dict(in_channels=16))
