@@ -14,7 +14,7 @@ def build(**kw):
 
 
 def test_different_class_counts():
-    with pytest.raises(ValueError, match=r"num_classes \{'saver': 10, 'base': 5\}"):
+    with pytest.raises(ValueError, match=r"same classes.*num_classes \{'saver': 10, 'base': 5\}"):
         build(base=stage_cfg(channels=8, num_classes=5))
 
 

@@ -156,3 +156,37 @@ def test_tensor_mode_returns_routed_probabilities():
 def test_loss_mode_says_how_to_train():
     with pytest.raises(NotImplementedError, match='tools/train.py'):
         build()(raw_batch(), mode='loss')
+
+
+def test_three_stages_route_on_each_stages_confidence():
+    """saver -> mid0 -> base: each image is answered by the first stage that is
+    sure enough, and its scores are that stage's own (run alone)."""
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(1)
+    model = MODELS.build(dict(
+        type='TinySaverClassifier', saver=stage_cfg(channels=2, std=255.0),
+        mids=[stage_cfg(channels=4, mean=10.0, std=100.0)],
+        base=stage_cfg(channels=8, mean=128.0, std=64.0), threshold=[0.5, 0.5]))
+    raw = raw_batch()
+    ref = {}
+    for role in model.stage_names:
+        m = getattr(model, role)
+        x = m.data_preprocessor({'inputs': raw}, False)['inputs']
+        ref[role] = torch.stack([ds.pred_score for ds in m.predict(x)])
+    t0 = float(ref['saver'].max(1).values.median())
+    t1 = float(ref['mid0'].max(1).values.median())
+    model.threshold = [t0, t1]
+    first = ref['saver'].max(1).values >= t0
+    second = ~first & (ref['mid0'].max(1).values >= t1)
+    expected = torch.where(first[:, None], ref['saver'],
+                           torch.where(second[:, None], ref['mid0'], ref['base']))
+    out = model.predict(raw)
+    assert torch.allclose(torch.stack([ds.pred_score for ds in out]), expected, atol=1e-6)
+    who = ['saver' if f else 'mid0' if s else 'base' for f, s in zip(first, second)]
+    assert [ds.answered_by for ds in out] == who
+    assert len(set(who)) == 3
+    macs = [model.stage_macs(r) for r in model.stage_names]
+    for ds, w in zip(out, who):
+        assert ds.macs == sum(macs[:model.stage_names.index(w) + 1])
+    with pytest.raises(ValueError, match='needs 2 threshold'):
+        model.threshold = 0.5

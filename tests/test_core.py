@@ -99,3 +99,42 @@ def test_calibrator_refuses_bad_epsilon(bad):
 def test_calibrator_refuses_empty_records():
     with pytest.raises(ValueError, match='empty'):
         AccuracyDropCalibrator(0.01).fit(np.array([]), np.array([]), np.array([]))
+
+
+def _stage_records(n=300, k=3, seed=2):
+    rng = np.random.default_rng(seed)
+    confs = [rng.random(n) for _ in range(k)]
+    corrects = [rng.random(n) < 0.5 + 0.5 * c for c in confs]
+    return confs, corrects, [1.0, 5.0, 20.0][:k]
+
+
+def test_evaluate_cascade_matches_per_sample_loop():
+    from tinysaver_mm.core.multistage import evaluate_cascade
+    confs, corrects, macs = _stage_records()
+    ts = (0.7, 0.4)
+    r = evaluate_cascade(confs, corrects, macs, ts)
+    right, cost, shares = 0, 0.0, [0, 0, 0]
+    for j in range(len(confs[0])):
+        stage = next((i for i, t in enumerate(ts) if confs[i][j] >= t), 2)
+        right += corrects[stage][j]
+        cost += sum(macs[:stage + 1])
+        shares[stage] += 1
+    n = len(confs[0])
+    assert r['accuracy'] == pytest.approx(right / n)
+    assert r['macs'] == pytest.approx(cost / n)
+    assert r['shares'] == pytest.approx([s / n for s in shares])
+
+
+def test_joint_search_is_the_cheapest_feasible_grid_point():
+    from tinysaver_mm.core.multistage import evaluate_cascade, joint_threshold_search
+    confs, corrects, macs = _stage_records()
+    best = joint_threshold_search(confs, corrects, macs, max_drop=0.02, grid=9)
+    ref = np.mean(corrects[-1]) - 0.02
+    grids = [np.unique(np.append(np.quantile(c, np.linspace(0, 1, 9)), 1.0)) for c in confs[:2]]
+    costs = [evaluate_cascade(confs, corrects, macs, (a, b))
+             for a in grids[0] for b in grids[1]]
+    feasible = [c['macs'] for c in costs if c['accuracy'] >= ref - 1e-12]
+    assert best['macs'] == pytest.approx(min(feasible))
+    assert best['accuracy'] >= ref - 1e-12
+    with pytest.raises(ValueError, match='max_drop'):
+        joint_threshold_search(confs, corrects, macs, max_drop=0)

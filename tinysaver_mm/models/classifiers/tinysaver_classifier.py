@@ -38,7 +38,9 @@ class TinySaverClassifier(BaseClassifier):
     The saver sees every image; an image whose saver confidence is at least
     ``threshold`` exits with the saver's answer, the rest are sent (as one
     smaller batch) to the base, whose answer is final. The base never runs on
-    a batch in which every image exited.
+    a batch in which every image exited. With ``mids``, the images the saver
+    passes on go through each middle model in turn, each with its own
+    threshold, before the base.
 
     Each stage is built from its own config and keeps its own data
     preprocessor, so saver and base may normalise differently. The cascade's
@@ -51,9 +53,13 @@ class TinySaverClassifier(BaseClassifier):
             **overrides)`` or a model dict with ``type`` (and optionally
             ``checkpoint``).
         base (dict): The large model, in the same form.
-        threshold (float): Exit threshold in [0, 1]. Defaults to 0.9.
+        threshold (float | list[float]): Exit threshold in [0, 1]; with
+            ``mids``, a list with one threshold per stage but the base.
+            Defaults to 0.9.
         exit_rule (str): ``'max_prob'`` (the paper's rule), ``'margin'`` or
             ``'entropy'``. Defaults to ``'max_prob'``.
+        mids (list[dict], optional): Middle stages (saver -> mids -> base),
+            each in the same form as ``saver``; named ``mid0``, ``mid1``...
         data_preprocessor (dict, optional): Fallback preprocessor for stages
             without one.
         init_cfg (dict, optional): Unused by the cascade itself.
@@ -65,13 +71,12 @@ class TinySaverClassifier(BaseClassifier):
         FileNotFoundError: If a stage's checkpoint does not exist.
     """
 
-    stage_names: Tuple[str, ...] = ('saver', 'base')
-
     def __init__(self,
                  saver: dict,
                  base: dict,
-                 threshold: float = 0.9,
+                 threshold: Union[float, Sequence[float]] = 0.9,
                  exit_rule: str = 'max_prob',
+                 mids: Optional[Sequence[dict]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg,
@@ -80,10 +85,13 @@ class TinySaverClassifier(BaseClassifier):
             raise ValueError(f'exit_rule={exit_rule!r} is unknown; choose one '
                              f'of {sorted(CONFIDENCE_RULES)}.')
         self.exit_rule = exit_rule
+        specs = [('saver', saver)] + [(f'mid{i}', m) for i, m in enumerate(mids or [])]
+        specs.append(('base', base))
+        self.stage_names: Tuple[str, ...] = tuple(r for r, _ in specs)
         self.threshold = threshold
         self.checkpoints: Dict[str, Optional[str]] = {}
         used_default = False
-        for role, spec in (('saver', saver), ('base', base)):
+        for role, spec in specs:
             cfg, ckpt = resolve_stage_spec(spec, role)
             if cfg.get('data_preprocessor') is None:
                 if data_preprocessor is None:
@@ -125,18 +133,25 @@ class TinySaverClassifier(BaseClassifier):
         known = {r: n for r, n in counts.items() if n is not None}
         if len(set(known.values())) > 1:
             raise ValueError(
-                'Saver and base must predict the same classes, but their heads '
+                'All stages must predict the same classes, but their heads '
                 f'have num_classes {known}. Use a saver trained on the base\'s '
                 'label set (same num_classes and class order).')
 
     @property
-    def threshold(self) -> float:
-        """The exit threshold, in [0, 1]."""
-        return self._threshold
+    def threshold(self) -> Union[float, List[float]]:
+        """The exit threshold in [0, 1] (a list, one per stage but the base,
+        when there are middle stages)."""
+        return self._thresholds[0] if len(self._thresholds) == 1 else list(self._thresholds)
 
     @threshold.setter
-    def threshold(self, value: float) -> None:
-        self._threshold = check_threshold(value)
+    def threshold(self, value: Union[float, Sequence[float]]) -> None:
+        want = len(self.stage_names) - 1
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(values) != want:
+            raise ValueError(
+                f'threshold={value!r}: this cascade {self.stage_names} needs '
+                f'{want} threshold(s), one per stage but the base.')
+        self._thresholds = [check_threshold(v) for v in values]
 
     def train(self, mode: bool = True) -> 'TinySaverClassifier':
         """Stages stay in eval mode: the cascade is for inference only."""
@@ -221,7 +236,7 @@ class TinySaverClassifier(BaseClassifier):
             confidence for each image (N,).
         """
         n = len(inputs)
-        thresholds = [self.threshold] + [None] * (len(self.stage_names) - 1)
+        thresholds = self._thresholds + [None]
         remaining = torch.arange(n)
         answered_by = torch.empty(n, dtype=torch.long)
         parts, saver_conf, num_classes = [], None, None
@@ -236,7 +251,7 @@ class TinySaverClassifier(BaseClassifier):
                 exits = torch.ones(len(remaining), dtype=torch.bool)
             else:
                 conf = confidence_scores(probs, self.exit_rule)
-                if saver_conf is None:
+                if i == 0:
                     saver_conf = conf
                 exits = conf >= thr
             parts.append((remaining[exits], probs[exits]))

@@ -1,0 +1,137 @@
+"""Choose a cascade threshold from records (``tools/calibrate.py``)."""
+import csv
+import json
+import os
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+
+from tinysaver_mm.core import (CONFIDENCE_RULES, AccuracyDropCalibrator,
+                               ExitRatioCalibrator, GuaranteedDropCalibrator,
+                               MacsBudgetCalibrator, cascade_curve, macs_saved_pct)
+from .records import check_aligned, load_records
+
+__all__ = ['TARGETS', 'load_pair', 'make_calibrator', 'calibrate']
+
+TARGETS = ('drop', 'guarantee', 'exit', 'gmacs')
+
+
+def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
+    """Load aligned saver/base records into the arrays calibration needs.
+
+    Returns:
+        dict: ``confidence``, ``saver_correct``, ``base_correct`` arrays and
+        ``gmacs_saver``, ``gmacs_base`` (GMACs per image), plus ``meta``.
+
+    Raises:
+        ValueError: On an unknown rule or misaligned records.
+    """
+    if rule not in CONFIDENCE_RULES:
+        raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
+    recs = {saver: load_records(saver), base: load_records(base)}
+    check_aligned(recs)
+    s, b = recs[saver], recs[base]
+    return dict(confidence=s[f'conf_{rule}'], saver_correct=s['pred'] == s['labels'],
+                base_correct=b['pred'] == b['labels'],
+                gmacs_saver=s['meta']['macs_per_img'] / 1e9,
+                gmacs_base=b['meta']['macs_per_img'] / 1e9, meta=s['meta'])
+
+
+def make_calibrator(target: str, epsilon: Optional[float] = None,
+                    delta: Optional[float] = None, exit_ratio: Optional[float] = None,
+                    max_gmacs: Optional[float] = None, gmacs_saver: float = 0.0,
+                    gmacs_base: float = 0.0):
+    """The calibrator object for a target.
+
+    Raises:
+        ValueError: On an unknown target or a missing parameter for it.
+    """
+    need = dict(drop=dict(epsilon=epsilon), guarantee=dict(epsilon=epsilon, delta=delta),
+                exit=dict(exit_ratio=exit_ratio), gmacs=dict(max_gmacs=max_gmacs))
+    if target not in need:
+        raise ValueError(f'target {target!r} is unknown; choose one of {TARGETS}.')
+    missing = [k for k, v in need[target].items() if v is None]
+    if missing:
+        raise ValueError(f'target {target!r} needs --{missing[0].replace("_", "-")}.')
+    if target == 'drop':
+        return AccuracyDropCalibrator(epsilon)
+    if target == 'guarantee':
+        return GuaranteedDropCalibrator(epsilon, delta)
+    if target == 'exit':
+        return ExitRatioCalibrator(exit_ratio)
+    return MacsBudgetCalibrator(max_gmacs, gmacs_saver, gmacs_base)
+
+
+def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = None,
+              delta: Optional[float] = None, exit_ratio: Optional[float] = None,
+              max_gmacs: Optional[float] = None, rule: str = 'max_prob',
+              out: str = 'results/calibration.json') -> dict:
+    """Fit a threshold on records and write JSON, a curve CSV and a PNG.
+
+    Args:
+        saver (str): Saver records (``.npz`` from ``tools/record.py``).
+        base (str): Base records of the same samples.
+        target (str): ``'drop'`` (top-1 drop <= epsilon on the records),
+            ``'guarantee'`` (drop <= epsilon on new data with probability
+            >= 1 - delta), ``'exit'`` (exit share >= exit_ratio) or
+            ``'gmacs'`` (cascade GMACs per image <= max_gmacs).
+        epsilon, delta, exit_ratio, max_gmacs: The target's parameters.
+        rule (str): Exit rule whose confidence the records hold.
+        out (str): JSON path; ``_curve.csv`` and ``.png`` go beside it.
+
+    Returns:
+        dict: threshold, expected exit ratio / top-1 / GMACs and how to use it.
+    """
+    d = load_pair(saver, base, rule)
+    cal = make_calibrator(target, epsilon, delta, exit_ratio, max_gmacs,
+                          d['gmacs_saver'], d['gmacs_base'])
+    cal.fit(d['confidence'], d['saver_correct'], d['base_correct'])
+    gmacs = d['gmacs_saver'] + (1.0 - cal.exit_ratio_) * d['gmacs_base']
+    result = dict(
+        target=target, epsilon=epsilon, delta=delta, rule=rule, records=d['meta']['split'],
+        num_samples=int(d['confidence'].size), threshold=cal.threshold_,
+        exit_ratio=cal.exit_ratio_, top1=100 * cal.accuracy_,
+        base_top1=100 * cal.base_accuracy_, saver_top1=100 * cal.saver_accuracy_,
+        gmacs_saver=d['gmacs_saver'], gmacs_base=d['gmacs_base'], gmacs_cascade=gmacs,
+        macs_saved_pct=macs_saved_pct(gmacs, d['gmacs_base']),
+        drop_ucb=getattr(cal, 'drop_ucb_', None),
+        cfg_options=f'--cfg-options model.threshold={cal.threshold_!r} model.exit_rule={rule}')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+        json.dump(result, f, indent=2)
+    curve = cascade_curve(d['confidence'], d['saver_correct'], d['base_correct'])
+    curve['gmacs_cascade'] = d['gmacs_saver'] + (1 - curve['exit_ratio']) * d['gmacs_base']
+    stem = osp.splitext(out)[0]
+    with open(stem + '_curve.csv', 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(['threshold', 'exit_ratio', 'top1_pct', 'gmacs_cascade'])
+        for row in zip(curve['threshold'], curve['exit_ratio'], curve['accuracy'],
+                       curve['gmacs_cascade']):
+            w.writerow([f'{row[0]:.8g}', f'{row[1]:.6g}', f'{100 * row[2]:.6g}', f'{row[3]:.6g}'])
+    _plot(curve, result, stem + '.png')
+    return result
+
+
+def _plot(curve: dict, result: dict, path: str) -> None:
+    """Top-1 vs cascade GMACs, exit ratio on the top axis, chosen point marked."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    gs, gb = result['gmacs_saver'], result['gmacs_base']
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot(curve['gmacs_cascade'], 100 * curve['accuracy'], '-', label='cascade')
+    ax.plot([gb], [result['base_top1']], 's', color='k', label='base alone')
+    ax.plot([gs], [result['saver_top1']], '^', color='gray', label='saver alone')
+    ax.plot([result['gmacs_cascade']], [result['top1']], 'o', color='C3', ms=9,
+            label=f'chosen ({result["target"]}): thr {result["threshold"]:.4g}')
+    ax.set_xlabel('GMACs per image')
+    ax.set_ylabel(f'top-1 % on {result["records"]} records')
+    top = ax.secondary_xaxis('top', functions=(lambda g: 1 - (g - gs) / gb,
+                                               lambda e: gs + (1 - e) * gb))
+    top.set_xlabel('exit ratio')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc='lower right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

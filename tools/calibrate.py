@@ -1,0 +1,43 @@
+"""Choose a cascade threshold from saver/base records, for a stated target.
+
+Examples:
+    python tools/calibrate.py SAVER.npz BASE.npz --target drop --epsilon 0.001
+    python tools/calibrate.py SAVER.npz BASE.npz --target guarantee --epsilon 0.005 --delta 0.1
+    python tools/calibrate.py SAVER.npz BASE.npz --target exit --exit-ratio 0.6
+    python tools/calibrate.py SAVER.npz BASE.npz --target gmacs --max-gmacs 0.01
+"""
+import argparse
+
+from tinysaver_mm.apis.calibrate import TARGETS, calibrate
+
+
+def main():
+    p = argparse.ArgumentParser(description='Calibrate a TinySaver threshold')
+    p.add_argument('saver', help='saver records (.npz from tools/record.py)')
+    p.add_argument('base', help='base records of the same samples')
+    p.add_argument('--target', choices=TARGETS, required=True)
+    p.add_argument('--epsilon', type=float, help='max top-1 drop (fraction, 0.001 = 0.1 pt)')
+    p.add_argument('--delta', type=float, help='failure probability of the guarantee')
+    p.add_argument('--exit-ratio', type=float, help='min share of exits')
+    p.add_argument('--max-gmacs', type=float, help='max cascade GMACs per image')
+    p.add_argument('--rule', default='max_prob')
+    p.add_argument('--out', default='results/calibration.json')
+    a = p.parse_args()
+    r = calibrate(a.saver, a.base, a.target, a.epsilon, a.delta, a.exit_ratio,
+                  a.max_gmacs, a.rule, a.out)
+    print(f'target {r["target"]} on {r["num_samples"]} {r["records"]} records')
+    print(f'{"":<10}{"top-1 %":>9}{"GMACs/img":>12}')
+    for name in ('saver', 'base'):
+        print(f'{name:<10}{r[name + "_top1"]:>9.2f}{r["gmacs_" + name]:>12.5f}')
+    print(f'{"cascade":<10}{r["top1"]:>9.2f}{r["gmacs_cascade"]:>12.5f}  '
+          f'threshold {r["threshold"]:.6g}, exit ratio {r["exit_ratio"]:.4f}, '
+          f'MACs saved {r["macs_saved_pct"]:.1f}%')
+    if r['drop_ucb'] is not None:
+        print(f'guarantee: drop <= {r["epsilon"]} with prob >= {1 - r["delta"]:.3f} '
+              f'(upper bound at the threshold: {r["drop_ucb"]:.5f})')
+    print(f'use it: python tools/test.py CONFIG {r["cfg_options"]}')
+    print(f'written: {a.out} (+ _curve.csv, .png)')
+
+
+if __name__ == '__main__':
+    main()
