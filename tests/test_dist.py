@@ -33,3 +33,25 @@ def test_two_processes_equal_one(tmp_path):
     two = metrics_of(['bash', 'tools/dist_test.sh', CASCADE, 'none', '2',
                       '--work-dir', str(tmp_path / 'two'), *opts], tmp_path)
     assert one == two
+
+
+@pytest.mark.slow
+def test_dist_record_equals_single_process(tmp_path):
+    import numpy as np
+
+    from tinysaver_mm.apis import load_records
+    model = osp.join(ROOT, 'configs', 'fashion_mnist', 'resnet18-w4s2_fmnist.py')
+    ckpt = osp.join(ROOT, 'checkpoints', 'fashion_mnist', 'resnet18-w4s2_fmnist.pth')
+    opts = ['--cfg-options', 'val_dataloader.dataset.indices=1001',
+            'val_dataloader.num_workers=0']
+    for cmd, out in ((['bash', 'tools/dist_record.sh', model, ckpt, '2'], 'two'),
+                     ([osp.join(ROOT, '.venv', 'bin', 'python'), 'tools/record.py', model,
+                       ckpt], 'one')):
+        proc = subprocess.run(cmd + ['--split', 'val', '--out-dir', str(tmp_path / out),
+                                     *opts], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    a = load_records(str(tmp_path / 'two' / 'resnet18-w4s2_fmnist_val.npz'))
+    b = load_records(str(tmp_path / 'one' / 'resnet18-w4s2_fmnist_val.npz'))
+    assert len(a['labels']) == 1001
+    for key in ('probs', 'pred', 'labels', 'sample_idx', 'conf_max_prob'):
+        assert np.array_equal(a[key], b[key]), key

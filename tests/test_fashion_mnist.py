@@ -98,3 +98,25 @@ def test_demo_writes_consistent_results(tmp_path):
     assert r['gmacs_base'] >= 20 * r['gmacs_saver']
     assert 0.0 <= r['threshold'] <= 1.0
     assert 'MACs saved' in proc.stdout
+
+
+def test_augmented_records_are_reproducible_and_aligned(tmp_path):
+    """--aug: the same seeded augmentation for every run and every model, so
+    records of different models describe the same augmented images."""
+    from tinysaver_mm.apis import check_aligned, load_cfg, load_records, record
+    cfgs = {m: osp.join(ROOT, 'configs', 'fashion_mnist', f'{m}_fmnist.py')
+            for m in ('resnet18-w4s2', 'resnet18-w2s2')}
+    opts = {'train_dataloader.dataset.indices': 300, 'train_dataloader.num_workers': 2}
+    paths = []
+    for i, (m, c) in enumerate([*cfgs.items(), ('resnet18-w4s2', cfgs['resnet18-w4s2'])]):
+        ckpt = osp.join(ROOT, 'checkpoints', 'fashion_mnist', f'{m}_fmnist.pth')
+        paths += record(load_cfg(c, opts), ckpt, 'train', True, str(tmp_path / str(i)), c)
+    a, b, again = (load_records(p) for p in paths)
+    assert np.array_equal(a['probs'], again['probs'])
+    check_aligned({'a': a, 'b': b})
+    plain = record(load_cfg(cfgs['resnet18-w4s2'], opts),
+                   osp.join(ROOT, 'checkpoints', 'fashion_mnist', 'resnet18-w4s2_fmnist.pth'),
+                   'train', False, str(tmp_path / 'plain'), cfgs['resnet18-w4s2'])
+    assert not np.array_equal(load_records(plain[0])['probs'], a['probs'])
+    with pytest.raises(ValueError, match='differ in aug'):
+        check_aligned({'aug': a, 'plain': load_records(plain[0])})

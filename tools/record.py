@@ -21,8 +21,15 @@ def main():
                    help='training split with its training augmentation (as the paper)')
     p.add_argument('--out-dir', default='records')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                   default='none', help='job launcher (tools/dist_record.sh)')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     a = p.parse_args()
-    cfg = load_cfg(a.config, a.cfg_options)
+    cfg = load_cfg(a.config, a.cfg_options, launcher=a.launcher)
+    if a.launcher != 'none':
+        from mmengine.dist import init_dist, is_distributed
+        if not is_distributed():
+            init_dist(a.launcher, **cfg.env_cfg.get('dist_cfg', {}))
     for path in record(cfg, a.checkpoint, a.split, a.aug, a.out_dir, a.config):
         print(f'written: {path}')
 

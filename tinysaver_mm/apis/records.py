@@ -56,10 +56,26 @@ def predict_stages(model, dataloader, desc: str = 'records') -> Dict[str, np.nda
             labels.append(int(ds.gt_label[0]))
             indices.append(int(ds.get('sample_idx', len(indices))))
     out = {f'probs_{r}': torch.cat(p).numpy() for r, p in probs.items()}
-    out.update({f'macs_{r}': np.int64(m) for r, m in macs.items()})
     out['labels'] = np.asarray(labels, dtype=np.int64)
     out['sample_idx'] = np.asarray(indices, dtype=np.int64)
+    out = _gather_ranks(out)
+    out.update({f'macs_{r}': np.int64(m) for r, m in macs.items()})
     return out
+
+
+def _gather_ranks(out: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """Join the shards of a distributed run, in sample order, once each.
+
+    mmengine's DefaultSampler gives each rank a shard and pads the last one
+    with repeats; every rank gets the joined arrays with duplicates dropped.
+    """
+    from mmengine.dist import all_gather_object, get_world_size
+    if get_world_size() == 1:
+        return out
+    parts = all_gather_object(out)
+    joined = {k: np.concatenate([p[k] for p in parts]) for k in out}
+    _, first = np.unique(joined['sample_idx'], return_index=True)
+    return {k: v[first] for k, v in joined.items()}
 
 
 def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
@@ -98,7 +114,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     if loader is None:
         raise ValueError(f'the config has no {SPLITS[split]}; record with a '
                          "config that has it (e.g. the model's own config).")
-    loader = dict(loader, sampler=dict(type='DefaultSampler', shuffle=False))
+    loader = dict(loader, sampler=dict(type='DefaultSampler', shuffle=False),
+                  persistent_workers=False)
     if not aug:
         loader['dataset'] = dict(loader['dataset'],
                                  pipeline=cfg.test_dataloader.dataset.pipeline)
@@ -108,13 +125,18 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     model = MODELS.build(model_cfg_of(cfg))
     if checkpoint:
         load_checkpoint_strict(model, checkpoint)
-    rec = predict_stages(model, Runner.build_dataloader(loader), f'record {split}')
+    # a fixed seed gives every model the same augmented images (--aug)
+    rec = predict_stages(model, Runner.build_dataloader(loader, seed=0),
+                         f'record {split}')
     name = osp.splitext(osp.basename(config_path))[0] or 'model'
     ds = loader['dataset']
     meta = dict(config=config_path, checkpoint=checkpoint, split=split, aug=bool(aug),
                 dataset=dict(type=ds.get('type'), data_root=ds.get('data_root'),
                              split=ds.get('split'), indices=repr(ds.get('indices'))),
                 num_samples=int(len(rec['labels'])))
+    from mmengine.dist import is_main_process
+    if not is_main_process():
+        return []
     os.makedirs(out_dir, exist_ok=True)
     written = []
     for role in model_stages(model):

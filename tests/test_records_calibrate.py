@@ -1,0 +1,101 @@
+"""Records are refused when they do not line up; calibrate meets each target."""
+import json
+
+import numpy as np
+import pytest
+
+from tinysaver_mm.apis import check_aligned, load_records
+from tinysaver_mm.apis.calibrate import calibrate
+
+
+def write(path, probs, labels, macs, order=None, **meta_kw):
+    n = len(labels)
+    idx = np.arange(n) if order is None else order
+    meta = dict(config='c.py', checkpoint=None, split='val', aug=False,
+                dataset=dict(type='X', data_root='d', split='train', indices='None'),
+                num_samples=n, stage='model', num_classes=probs.shape[1], macs_per_img=macs)
+    meta.update(meta_kw)
+    np.savez(path, probs=probs.astype(np.float16), pred=probs.argmax(1), labels=labels,
+             sample_idx=idx, meta=json.dumps(meta), conf_max_prob=probs.max(1),
+             conf_margin=probs.max(1), conf_entropy=probs.max(1))
+    return str(path)
+
+
+def pair(tmp_path, n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 5, n)
+    conf = rng.random(n)
+    right = rng.random(n) < 0.55 + 0.45 * conf          # saver: right when sure
+    pred = np.where(right, labels, (labels + 1) % 5)
+    probs = np.full((n, 5), 0.0)
+    probs[np.arange(n), pred] = 0.2 + 0.8 * conf
+    probs[np.arange(n), (pred + 2) % 5] = 0.8 * (1 - conf)
+    base_right = rng.random(n) < 0.95
+    bpred = np.where(base_right, labels, (labels + 1) % 5)
+    bprobs = np.eye(5)[bpred] * 0.9 + 0.02
+    return (write(tmp_path / 's.npz', probs, labels, 1_000_000),
+            write(tmp_path / 'b.npz', bprobs, labels, 20_000_000))
+
+
+@pytest.mark.parametrize('target, kw', [
+    ('drop', dict(epsilon=0.01)), ('guarantee', dict(epsilon=0.02, delta=0.1)),
+    ('exit', dict(exit_ratio=0.4)), ('gmacs', dict(max_gmacs=0.012))])
+def test_each_target_is_met_on_the_records(tmp_path, target, kw):
+    s, b = pair(tmp_path)
+    r = calibrate(s, b, target, out=str(tmp_path / 'cal.json'), **kw)
+    S, B = load_records(s), load_records(b)
+    ex = S['conf_max_prob'] >= r['threshold']
+    acc = np.where(ex, S['pred'] == S['labels'], B['pred'] == B['labels']).mean()
+    assert r['exit_ratio'] == pytest.approx(ex.mean())
+    assert r['top1'] == pytest.approx(100 * acc)
+    gmacs = 0.001 + (1 - ex.mean()) * 0.02
+    assert r['gmacs_cascade'] == pytest.approx(gmacs)
+    if target == 'drop':
+        assert acc >= (B['pred'] == B['labels']).mean() - 0.01
+    if target == 'guarantee':
+        assert r['drop_ucb'] <= 0.02
+    if target == 'exit':
+        assert ex.mean() >= 0.4
+    if target == 'gmacs':
+        assert gmacs <= 0.012 + 1e-12
+    assert f'model.threshold={r["threshold"]!r}' in r['cfg_options']
+    for suffix in ('.json', '_curve.csv', '.png'):
+        assert (tmp_path / f'cal{suffix}').is_file()
+
+
+@pytest.mark.parametrize('kw, match', [
+    (dict(target='drop', epsilon=0), 'max_drop=0'),
+    (dict(target='guarantee', epsilon=0.01, delta=1.5), '1.5'),
+    (dict(target='guarantee', epsilon=0.01), '--delta'),
+    (dict(target='fast'), "target 'fast'"),
+    (dict(target='gmacs', max_gmacs=0.0001), 'infeasible'),
+])
+def test_bad_targets(tmp_path, kw, match):
+    s, b = pair(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        calibrate(s, b, out=str(tmp_path / 'c.json'), **kw)
+
+
+def test_misaligned_records_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(5), 50)
+    y = rng.integers(0, 5, 50)
+    ref = load_records(write(tmp_path / 'a.npz', p, y, 1))
+    cases = {
+        'split': write(tmp_path / 'b.npz', p, y, 1, split='test'),
+        'dataset': write(tmp_path / 'c.npz', p, y, 1, dataset=dict(type='Y')),
+        'num_classes': write(tmp_path / 'd.npz', rng.dirichlet(np.ones(6), 50), y, 1),
+        'order': write(tmp_path / 'e.npz', p, y, 1, order=np.arange(50)[::-1]),
+        'labels': write(tmp_path / 'f.npz', p, (y + 1) % 5, 1),
+    }
+    for what, path in cases.items():
+        with pytest.raises(ValueError, match=what if what != 'order' else 'order'):
+            check_aligned({'ref': ref, what: load_records(path)})
+
+
+def test_empty_and_missing_records(tmp_path):
+    with pytest.raises(FileNotFoundError, match='tools/record.py'):
+        load_records(str(tmp_path / 'none.npz'))
+    empty = write(tmp_path / 'e.npz', np.zeros((0, 5)), np.zeros(0, dtype=int), 1)
+    with pytest.raises(ValueError, match='empty'):
+        load_records(empty)

@@ -1,0 +1,107 @@
+"""Fashion-MNIST reports of the calibration guarantee and of 3-stage cascades."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+
+from tinysaver_mm.core import (GuaranteedDropCalibrator, macs_saved_pct,
+                               violation_rate)
+from tinysaver_mm.core.multistage import evaluate_cascade, joint_threshold_search
+from .calibrate import load_pair
+from .records import check_aligned, load_records
+
+__all__ = ['guarantee_report', 'multistage_report']
+
+
+def _drop_at(d: dict, threshold: float) -> tuple:
+    """Top-1 drop vs the base and exit share at ``threshold`` on records."""
+    ex = d['confidence'] >= threshold
+    casc = np.where(ex, d['saver_correct'], d['base_correct']).mean()
+    return float(d['base_correct'].mean() - casc), float(ex.mean())
+
+
+def guarantee_report(saver_val: str, base_val: str, saver_test: str, base_test: str,
+                     epsilon: float = 0.005, delta: float = 0.1, n_splits: int = 500,
+                     out: str = 'results/calibration_fashion_mnist.json') -> dict:
+    """Guarantee-mode calibration, checked on the test split.
+
+    The threshold is fitted (drop <= epsilon with probability >= 1 - delta)
+    on the holdout records and applied to the test records. The violation
+    rate is measured on the test split alone: fit on a random half, measure
+    the drop on the other half, ``n_splits`` times.
+
+    Returns:
+        dict: ``epsilon, delta, threshold, test_top1_drop, violation_rate,
+        macs_saved_pct`` (drop as a fraction, MACs saved in % on test), plus
+        ``test_exit_ratio`` and ``violation_splits``.
+    """
+    val, test = load_pair(saver_val, base_val), load_pair(saver_test, base_test)
+    cal = GuaranteedDropCalibrator(epsilon, delta).fit(
+        val['confidence'], val['saver_correct'], val['base_correct'])
+    drop, exit_ratio = _drop_at(test, cal.threshold_)
+    gmacs = test['gmacs_saver'] + (1 - exit_ratio) * test['gmacs_base']
+    vr = violation_rate(test['confidence'], test['saver_correct'], test['base_correct'],
+                        epsilon, delta, n_splits=n_splits, seed=0)
+    result = dict(epsilon=epsilon, delta=delta, threshold=cal.threshold_,
+                  test_top1_drop=drop, violation_rate=vr['violation_rate'],
+                  macs_saved_pct=macs_saved_pct(gmacs, test['gmacs_base']),
+                  test_exit_ratio=exit_ratio, violation_splits=n_splits)
+    _write(result, out)
+    return result
+
+
+def _stage_arrays(paths: list, rule: str) -> tuple:
+    recs = {p: load_records(p) for p in paths}
+    check_aligned(recs)
+    confs = [r[f'conf_{rule}'] for r in recs.values()]
+    corrects = [r['pred'] == r['labels'] for r in recs.values()]
+    macs = [r['meta']['macs_per_img'] for r in recs.values()]
+    return confs, corrects, macs
+
+
+def multistage_report(val: dict, test: dict, max_drop: float = 0.002,
+                      rule: str = 'max_prob', grid: int = 41,
+                      out: str = 'results/multistage_fashion_mnist.json') -> dict:
+    """Does saver -> mid -> base beat the best two-stage cascade?
+
+    Thresholds are searched jointly on the holdout records (cheapest with a
+    top-1 drop <= ``max_drop`` there) for the 3-stage cascade and for each
+    2-stage one (saver -> base, mid -> base), then all are evaluated on test.
+
+    Args:
+        val (dict): ``saver``, ``mid``, ``base`` -> holdout record paths.
+        test (dict): The same for the test split.
+
+    Returns:
+        dict: One entry per cascade with thresholds, test top-1 (%), GMACs
+        per image and MACs saved; ``three_stage_wins`` says whether the
+        3-stage cascade costs less than the best 2-stage one while its test
+        top-1 is at least as high.
+    """
+    cascades = {'saver>mid>base': ('saver', 'mid', 'base'),
+                'saver>base': ('saver', 'base'), 'mid>base': ('mid', 'base')}
+    result = dict(max_drop=max_drop, rule=rule)
+    for name, roles in cascades.items():
+        v = _stage_arrays([val[r] for r in roles], rule)
+        t = _stage_arrays([test[r] for r in roles], rule)
+        best = joint_threshold_search(*v, max_drop=max_drop, grid=grid)
+        ev = evaluate_cascade(*t, best['thresholds'])
+        result[name] = dict(thresholds=best['thresholds'], test_top1=100 * ev['accuracy'],
+                            gmacs=ev['macs'] / 1e9, shares=ev['shares'],
+                            macs_saved_pct=macs_saved_pct(ev['macs'], t[2][-1]))
+    base = _stage_arrays([test['base']], rule)
+    result['base_test_top1'] = 100 * float(np.mean(base[1][0]))
+    two = min(('saver>base', 'mid>base'), key=lambda k: result[k]['gmacs'])
+    three = result['saver>mid>base']
+    result['best_two_stage'] = two
+    result['three_stage_wins'] = bool(three['gmacs'] < result[two]['gmacs']
+                                      and three['test_top1'] >= result[two]['test_top1'])
+    _write(result, out)
+    return result
+
+
+def _write(result: dict, out: str) -> None:
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+        json.dump(result, f, indent=2)
