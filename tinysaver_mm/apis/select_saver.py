@@ -65,7 +65,8 @@ def _operating_point(pair: dict, calibrator: AccuracyDropCalibrator,
                 macs_saved_pct=macs_saved_pct(gmacs, pair['gmacs_base']))
 
 
-def _check_args(saver_train, base_test, saver_test, max_drop) -> tuple:
+def _check_args(saver_train: Sequence[str], base_test: Optional[str],
+                saver_test: Optional[Sequence[str]], max_drop: float) -> tuple:
     """Normalised (saver_train, saver_test, max_drop), or a ValueError."""
     saver_train = [saver_train] if isinstance(saver_train, str) else list(saver_train or [])
     if isinstance(saver_test, str):
