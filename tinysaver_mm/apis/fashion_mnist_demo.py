@@ -9,8 +9,8 @@ import torch
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from tinysaver_mm.core import (AccuracyDropCalibrator, confidence_scores,
-                               cascade_macs_per_image, macs_saved_pct)
+from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
+                               confidence_scores)
 from .records import predict_stages
 from .runner import load_cfg, run_test
 
@@ -77,12 +77,12 @@ def run_fashion_mnist_demo(config: str = DEFAULT_CONFIG, max_drop: float = 0.001
         macs_saved_pct=float(metrics['tinysaver/macs_saved_pct']),
         threshold=calib.threshold_,
     )
+    # the routed run's per-image MACs must add up to saver + (1 - exit) * base
     analytic = cascade_macs_per_image(
         [result['gmacs_saver'], result['gmacs_base']], [1.0, 1.0 - result['exit_ratio']])
-    assert abs(analytic - result['gmacs_cascade']) <= 1e-9 * max(1.0, analytic), \
-        'per-image MACs do not add up to saver + (1 - exit) * base'
-    assert abs(macs_saved_pct(analytic, result['gmacs_base'])
-               - result['macs_saved_pct']) < 1e-6
+    if abs(analytic - result['gmacs_cascade']) > 1e-9 * max(1.0, analytic):
+        raise RuntimeError(f'cascade GMACs {result["gmacs_cascade"]} differ from '
+                           f'saver + (1 - exit) * base = {analytic}.')
     if out:
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
         with open(out, 'w') as f:
