@@ -120,3 +120,25 @@ def test_augmented_records_are_reproducible_and_aligned(tmp_path):
     assert not np.array_equal(load_records(plain[0])['probs'], a['probs'])
     with pytest.raises(ValueError, match='differ in aug'):
         check_aligned({'aug': a, 'plain': load_records(plain[0])})
+
+
+def test_splits_are_the_real_fashion_mnist_splits():
+    """The test split is the 10,000 t10k images (mmpretrain 1.2.0 loads the
+    training files for split='test' unless test_mode=True); train and holdout
+    are disjoint slices of the 60,000 training images."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS
+    cfg = Config.fromfile(CASCADE)
+    init_default_scope('mmpretrain')
+    test = DATASETS.build(cfg.test_dataloader.dataset)
+    train = DATASETS.build(dict(cfg.test_dataloader.dataset, split='train', test_mode=False))
+    hold = DATASETS.build(cfg.holdout_dataloader.dataset)
+    assert len(test) == 10000 and len(hold) == 5000
+    img = lambda ds, i: ds.get_data_info(i)['img']  # noqa: E731
+    assert not np.array_equal(img(test, 0), img(train, 0))
+    assert np.array_equal(img(hold, 0), img(train, 55000))
+    raw = osp.join(ROOT, 'data', 'fashion_mnist', 't10k-labels-idx1-ubyte')
+    labels = np.frombuffer(open(raw, 'rb').read()[8:], dtype=np.uint8)
+    assert np.array_equal([int(test.get_data_info(i)['gt_label']) for i in range(50)],
+                          labels[:50])

@@ -39,8 +39,10 @@ val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = dict(
     batch_size=256,
     num_workers=2,
+    # mmpretrain 1.2.0 reads the test files only with test_mode=True
+    # (split='test' alone silently loads the training files)
     dataset=dict(type=dataset_type, data_root=data_root, split='test',
-                 download=False, pipeline=test_pipeline),
+                 test_mode=True, download=False, pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 test_evaluator = dict(type='Accuracy', topk=(1, ))
