@@ -6,9 +6,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 from tqdm import tqdm
 
-from tinysaver_mm.core import cascade_macs_per_image, confidence_scores
+from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
+                               confidence_scores)
 
 __all__ = ['forced_threshold', 'time_fn', 'benchmark_cascade', 'run_benchmark', 'CSV_COLUMNS']
+
+_SYNTHETIC = '_benchmark_synthetic'
 
 CSV_COLUMNS = [
     'pair', 'batch_size', 'exit_ratio', 'ms_per_img_base', 'ms_per_img_cascade',
@@ -66,7 +69,8 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
                       batch_sizes: Sequence[int] = (1, 32, 256),
                       exit_ratios: Sequence[float] = (0, 0.25, 0.5, 0.75, 0.9, 1.0),
                       warmup: int = 2, repeats: int = 5,
-                      macs: Optional[Dict[str, int]] = None) -> List[dict]:
+                      macs: Optional[Dict[str, int]] = None,
+                      synthetic_confidence: bool = False) -> List[dict]:
     """Time base alone, saver alone and the routed cascade.
 
     All three run through ``test_step`` (preprocessing + predict), as the
@@ -82,6 +86,11 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
         warmup (int): Untimed calls before timing.
         repeats (int): Timed calls; the median is reported.
         macs (dict, optional): Stage MACs per image; measured if not given.
+        synthetic_confidence (bool): Decide exits on pre-drawn uniform random
+            confidences (one per image) instead of the saver's, through a
+            temporary exit rule: saver and base still run in full and the
+            routing code is the same. For random-weight savers, whose
+            confidences tie.
 
     Returns:
         list[dict]: One row per (batch size, exit ratio), keys
@@ -111,25 +120,41 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
             stage = getattr(model, role)
             t = time_fn(lambda: stage.test_step(data), warmup, repeats)
             ms[role] = 1e3 * statistics.median(t) / bs
-        conf = confidence_scores(model.stage_probs('saver', raw), model.exit_rule)
-        saved_thr = model.threshold
-        for r in tqdm(exit_ratios, desc=f'{pair} batch {bs}', unit='ratio'):
-            model.threshold = forced_threshold(conf, r)
-            t = time_fn(lambda: model.test_step(data), warmup, repeats)
-            cascade = [1e3 * x / bs for x in t]
-            med = statistics.median(cascade)
-            predicted = macs['base'] / cascade_macs_per_image(
-                [macs['saver'], macs['base']], [1.0, 1.0 - float(r)])
-            rows.append(dict(
-                pair=pair, batch_size=bs, exit_ratio=float(r),
-                ms_per_img_base=ms['base'], ms_per_img_cascade=med,
-                speedup=ms['base'] / med, macs_speedup=predicted,
-                efficiency=(ms['base'] / med) / predicted,
-                ms_per_img_saver=ms['saver'], ms_per_img_cascade_min=min(cascade),
-                ms_per_img_cascade_max=max(cascade), img_per_s_cascade=1e3 / med,
-                routing_overhead_pct=(100.0 * (med / (ms['saver'] + ms['base']) - 1.0)
-                                      if float(r) == 0.0 else float('nan'))))
-        model.threshold = saved_thr
+        saved_thr, saved_rule = model.threshold, model.exit_rule
+        if synthetic_confidence:
+            conf = torch.rand(bs, generator=torch.Generator().manual_seed(bs))
+            CONFIDENCE_RULES[_SYNTHETIC] = lambda probs, c=conf: c[:probs.size(0)]
+            model.exit_rule = _SYNTHETIC
+        else:
+            conf = confidence_scores(model.stage_probs('saver', raw), model.exit_rule)
+        try:
+            rows += _sweep(model, data, conf, bs, ms, macs, pair, exit_ratios, warmup,
+                           repeats)
+        finally:
+            model.threshold, model.exit_rule = saved_thr, saved_rule
+            CONFIDENCE_RULES.pop(_SYNTHETIC, None)
+    return rows
+
+
+def _sweep(model, data, conf, bs, ms, macs, pair, exit_ratios, warmup, repeats):
+    """Time the cascade at each forced exit ratio of one batch."""
+    rows = []
+    for r in tqdm(exit_ratios, desc=f'{pair} batch {bs}', unit='ratio'):
+        model.threshold = forced_threshold(conf, r)
+        t = time_fn(lambda: model.test_step(data), warmup, repeats)
+        cascade = [1e3 * x / bs for x in t]
+        med = statistics.median(cascade)
+        predicted = macs['base'] / cascade_macs_per_image(
+            [macs['saver'], macs['base']], [1.0, 1.0 - float(r)])
+        rows.append(dict(
+            pair=pair, batch_size=bs, exit_ratio=float(r),
+            ms_per_img_base=ms['base'], ms_per_img_cascade=med,
+            speedup=ms['base'] / med, macs_speedup=predicted,
+            efficiency=(ms['base'] / med) / predicted,
+            ms_per_img_saver=ms['saver'], ms_per_img_cascade_min=min(cascade),
+            ms_per_img_cascade_max=max(cascade), img_per_s_cascade=1e3 / med,
+            routing_overhead_pct=(100.0 * (med / (ms['saver'] + ms['base']) - 1.0)
+                                  if float(r) == 0.0 else float('nan'))))
     return rows
 
 
@@ -147,7 +172,10 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
         pair (str, optional): Row label; defaults to the config's name.
         batch_sizes, exit_ratios, warmup, repeats: See :func:`benchmark_cascade`.
         random_weights (bool): Ignore the stages' checkpoints (speed does not
-            depend on the weights), e.g. for zoo pairs without internet.
+            depend on the weights), e.g. for zoo pairs without internet. A
+            random-weight saver gives (nearly) identical confidences, so exits
+            are then decided on pre-drawn random confidences (see
+            :func:`benchmark_cascade`).
         input_shape (Sequence[int], optional): ``C H W`` of random uint8
             images; by default the config's test images are used.
         out (str): CSV path; rows of other pairs already there are kept, and
@@ -190,7 +218,8 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
                              f'batch size {n}.')
     pair = pair or osp.splitext(osp.basename(config))[0]
     rows = benchmark_cascade(model, lambda bs: images[:bs], pair, batch_sizes,
-                             exit_ratios, warmup, repeats)
+                             exit_ratios, warmup, repeats,
+                             synthetic_confidence=random_weights)
     all_rows = merge_csv(rows, out, CSV_COLUMNS)
     plot_speedup(all_rows, osp.splitext(out)[0] + '.png')
     return rows
