@@ -105,7 +105,7 @@ def test_augmented_records_are_reproducible_and_aligned(tmp_path):
     records of different models describe the same augmented images."""
     from tinysaver_mm.apis import check_aligned, load_cfg, load_records, record
     cfgs = {m: osp.join(ROOT, 'configs', 'fashion_mnist', f'{m}_fmnist.py')
-            for m in ('resnet18-w4s2', 'resnet18-w2s2')}
+            for m in ('resnet18-w4s2', 'resnet18-w16')}
     opts = {'train_dataloader.dataset.indices': 300, 'train_dataloader.num_workers': 2}
     paths = []
     for i, (m, c) in enumerate([*cfgs.items(), ('resnet18-w4s2', cfgs['resnet18-w4s2'])]):
