@@ -142,3 +142,11 @@ def test_splits_are_the_real_fashion_mnist_splits():
     labels = np.frombuffer(open(raw, 'rb').read()[8:], dtype=np.uint8)
     assert np.array_equal([int(test.get_data_info(i)['gt_label']) for i in range(50)],
                           labels[:50])
+
+
+def test_record_refuses_an_empty_split(tmp_path):
+    from tinysaver_mm.apis import load_cfg, record
+    c = osp.join(ROOT, 'configs', 'fashion_mnist', 'resnet18-w4s2_fmnist.py')
+    with pytest.raises(ValueError, match='val dataset .*is empty'):
+        record(load_cfg(c, {'val_dataloader.dataset.indices': 0}), None, 'val',
+               out_dir=str(tmp_path))

@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
                                confidence_scores)
 from .records import predict_stages
-from .runner import load_cfg, run_test
+from .runner import check_dataset_cfg, load_cfg, run_test
 
 __all__ = ['run_fashion_mnist_demo']
 
@@ -44,6 +44,8 @@ def run_fashion_mnist_demo(config: str = DEFAULT_CONFIG, max_drop: float = 0.001
         gmacs_base, gmacs_cascade, macs_saved_pct, threshold`` (top-1 in %).
     """
     cfg = load_cfg(config, work_dir=work_dir)
+    for split in ('holdout', 'test'):
+        check_dataset_cfg(cfg, cfg[f'{split}_dataloader'].dataset, split)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     from mmpretrain.registry import MODELS
     from tinysaver_mm.utils import model_cfg_of

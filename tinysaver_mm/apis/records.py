@@ -119,6 +119,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     if not aug:
         loader['dataset'] = dict(loader['dataset'],
                                  pipeline=cfg.test_dataloader.dataset.pipeline)
+    from .runner import check_dataset_cfg
+    check_dataset_cfg(cfg, loader['dataset'], split)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     from mmpretrain.registry import MODELS
     from tinysaver_mm.utils import model_cfg_of

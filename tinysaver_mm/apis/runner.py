@@ -9,7 +9,8 @@ from mmengine.runner import Runner
 
 from tinysaver_mm.utils import load_checkpoint_strict
 
-__all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'run_test', 'run_train']
+__all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
+           'run_test', 'run_train']
 
 
 def load_cfg(config: str, cfg_options: Optional[dict] = None,
@@ -125,6 +126,31 @@ def run_train(cfg: Config, resume: bool = False) -> None:
     _make_runner(cfg).train()
 
 
+def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
+    """Refuse a dataset config that yields no sample.
+
+    mmengine's BaseDataset crashes deep inside (``np.concatenate`` of nothing)
+    when it serialises an empty dataset, so the dataset is first built here
+    without serialisation and checked.
+
+    Args:
+        cfg (Config): The whole config (for its ``default_scope``).
+        ds_cfg (dict): The dataset config.
+        split (str): Its name in the message, e.g. ``'test'``.
+
+    Raises:
+        ValueError: If the dataset is empty.
+    """
+    from mmengine.registry import DATASETS, init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    ds_cfg = dict(ds_cfg)
+    try:
+        dataset = DATASETS.build(dict(ds_cfg, serialize_data=False))
+    except TypeError:  # a dataset type without serialize_data
+        dataset = DATASETS.build(ds_cfg)
+    check_nonempty(dataset, split)
+
+
 def run_test(cfg: Config, checkpoint: Optional[str] = None,
              out: Optional[str] = None) -> dict:
     """Evaluate a config's model on its test set (``tools/test.py``).
@@ -137,8 +163,8 @@ def run_test(cfg: Config, checkpoint: Optional[str] = None,
     Returns:
         dict: The test metrics.
     """
+    check_dataset_cfg(cfg, cfg.test_dataloader.dataset, 'test')
     runner = build_runner(cfg, checkpoint)
-    check_nonempty(runner.test_dataloader.dataset, 'test')
     if out is not None:
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))
