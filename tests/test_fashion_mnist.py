@@ -150,3 +150,16 @@ def test_record_refuses_an_empty_split(tmp_path):
     with pytest.raises(ValueError, match='val dataset .*is empty'):
         record(load_cfg(c, {'val_dataloader.dataset.indices': 0}), None, 'val',
                out_dir=str(tmp_path))
+
+
+def test_three_stage_config_through_tools_test(tmp_path):
+    cfg = osp.join(ROOT, 'configs', 'fashion_mnist',
+                   'tinysaver_3stage_resnet18-w4s2_w8_w16_fmnist.py')
+    proc = tool('tools/test.py', cfg, '--work-dir', str(tmp_path),
+                '--cfg-options', 'test_dataloader.dataset.indices=500')
+    found = dict(line.partition(': ')[::2] for line in proc.stdout.splitlines()
+                 if line.startswith('tinysaver/'))
+    shares = [float(found[f'tinysaver/share_{s}']) for s in ('saver', 'mid0', 'base')]
+    assert sum(shares) == pytest.approx(1.0)
+    assert float(found['tinysaver/gmacs_cascade']) == pytest.approx(
+        float(found['tinysaver/gmacs_cascade_analytic']))
