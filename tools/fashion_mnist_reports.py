@@ -1,7 +1,7 @@
 """Issue-3 reports on Fashion-MNIST from records (see tools/fashion_mnist_reports.sh).
 
 Writes results/calibration_fashion_mnist.json, results/selection_fashion_mnist.csv
-(+ .png) and results/multistage_fashion_mnist.json.
+(+ .png, and .json with the Spearman correlation) and results/multistage_fashion_mnist.json.
 """
 import argparse
 import json
@@ -32,6 +32,9 @@ def main():
     for row in sel['rows']:
         print('selection:', row)
     print(f'Spearman rho(delta_ctr, test MACs saved) = {sel["spearman_rho"]}')
+    with open('results/selection_fashion_mnist.json', 'w') as f:
+        json.dump(dict(spearman_rho=sel['spearman_rho'], spearman_p=sel['spearman_p'],
+                       max_drop=a.max_drop, candidates=len(sel['rows'])), f, indent=2)
     ms = multistage_report({'saver': rec(SAVER, 'val'), 'mid': rec(MID, 'val'),
                             'base': rec(BASE, 'val')},
                            {'saver': rec(SAVER, 'test'), 'mid': rec(MID, 'test'),

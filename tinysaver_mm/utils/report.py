@@ -63,6 +63,7 @@ def plot_speedup(rows: List[dict], path: str) -> None:
             ax.plot(x, [float(r['macs_speedup']) for r in rs], '--', color=color,
                     alpha=0.6, label=f'MACs-predicted, batch {bs}')
         ax.axhline(1.0, color='gray', lw=0.8)
+        ax.set_yscale('log')
         ax.set_xlabel('exit ratio (share of images answered by the saver)')
         ax.set_ylabel('speedup vs base alone (x)')
         ax.set_title(pair)
