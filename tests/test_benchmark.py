@@ -71,3 +71,22 @@ def test_benchmark_tool_refuses_a_non_cascade_config():
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     with pytest.raises(TypeError, match='not a cascade config'):
         run_benchmark(osp.join(root, 'configs', 'fashion_mnist', 'resnet18-w16_fmnist.py'))
+
+
+def test_benchmark_tool_writes_csv_and_png_on_cpu(tmp_path):
+    import csv
+    import os.path as osp
+
+    from tinysaver_mm.apis.benchmark import run_benchmark
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    out = str(tmp_path / 'b.csv')
+    cfg = osp.join(root, 'configs', 'fashion_mnist',
+                   'tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py')
+    rows = run_benchmark(cfg, batch_sizes=(4, ), exit_ratios=(0, 0.5), warmup=0, repeats=1,
+                         random_weights=True, input_shape=(1, 28, 28), out=out, device='cpu')
+    assert [r['exit_ratio'] for r in rows] == [0.0, 0.5]
+    assert [r['pair'] for r in csv.DictReader(open(out))] == [rows[0]['pair']] * 2
+    assert (tmp_path / 'b.png').is_file()
+    with pytest.raises(ValueError, match="device 'tpu'"):
+        run_benchmark(cfg, batch_sizes=(4, ), exit_ratios=(0, ), random_weights=True,
+                      input_shape=(1, 28, 28), out=out, device='tpu')

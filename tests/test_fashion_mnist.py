@@ -163,3 +163,23 @@ def test_three_stage_config_through_tools_test(tmp_path):
     assert sum(shares) == pytest.approx(1.0)
     assert float(found['tinysaver/gmacs_cascade']) == pytest.approx(
         float(found['tinysaver/gmacs_cascade_analytic']))
+
+
+@pytest.mark.slow
+def test_guarantee_holds_on_fashion_mnist_test_halves(tmp_path):
+    """Fit the guaranteed calibrator on one half of the real test split and
+    measure the drop on the other half: violations are at most delta."""
+    from tinysaver_mm.apis import load_cfg, record
+    from tinysaver_mm.apis.calibrate import load_pair
+    from tinysaver_mm.core import violation_rate
+    paths = {}
+    for m in ('resnet18-w4s2', 'resnet18-w16'):
+        c = osp.join(ROOT, 'configs', 'fashion_mnist', f'{m}_fmnist.py')
+        ckpt = osp.join(ROOT, 'checkpoints', 'fashion_mnist', f'{m}_fmnist.pth')
+        paths[m] = record(load_cfg(c), ckpt, 'test', out_dir=str(tmp_path), config_path=c)[0]
+    d = load_pair(paths['resnet18-w4s2'], paths['resnet18-w16'])
+    assert d['confidence'].size == 10000
+    r = violation_rate(d['confidence'], d['saver_correct'], d['base_correct'],
+                       max_drop=0.005, delta=0.1, n_splits=200, seed=1)
+    assert r['violation_rate'] <= 0.1
+    assert r['mean_exit_ratio'] > 0.5   # the guarantee still lets most images exit

@@ -22,10 +22,12 @@ def main():
                    help="ignore the stages' checkpoints (speed does not depend on them)")
     p.add_argument('--input-shape', type=int, nargs=3, metavar=('C', 'H', 'W'),
                    help='random uint8 images of this shape instead of the test set')
-    p.add_argument('--out', default='results/benchmark_cpu.csv')
+    p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
+    p.add_argument('--out', help='CSV (default results/benchmark_<device>.csv)')
     a = p.parse_args()
     rows = run_benchmark(a.config, a.checkpoint, a.pair, a.batch_sizes, a.exit_ratios,
-                         a.warmup, a.repeats, a.random_weights, a.input_shape, a.out)
+                         a.warmup, a.repeats, a.random_weights, a.input_shape, a.out,
+                         a.device)
     print(f'{"pair":<34}{"bs":>5}{"exit":>6}{"ms/img base":>13}{"ms/img casc":>13}'
           f'{"speedup":>9}{"MACs pred":>10}{"effic.":>8}{"overhead%":>10}')
     for r in rows:
@@ -33,7 +35,7 @@ def main():
               f'{r["ms_per_img_base"]:>13.4f}{r["ms_per_img_cascade"]:>13.4f}'
               f'{r["speedup"]:>9.2f}{r["macs_speedup"]:>10.2f}{r["efficiency"]:>8.2f}'
               f'{r["routing_overhead_pct"]:>10.1f}')
-    print(f'written: {a.out} and its .png')
+    print('written: results CSV and its .png (see --out)')
 
 
 if __name__ == '__main__':

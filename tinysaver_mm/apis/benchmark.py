@@ -53,13 +53,19 @@ def forced_threshold(confidence: torch.Tensor, exit_ratio: float) -> float:
 
 
 def time_fn(fn: Callable[[], object], warmup: int, repeats: int) -> List[float]:
-    """Seconds per call of ``fn``, after ``warmup`` untimed calls."""
+    """Seconds per call of ``fn``, after ``warmup`` untimed calls.
+
+    CUDA work is synchronised before and after each timed call.
+    """
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return times
 
@@ -163,7 +169,7 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
                   exit_ratios: Sequence[float] = (0, 0.25, 0.5, 0.75, 0.9, 1.0),
                   warmup: int = 2, repeats: int = 5, random_weights: bool = False,
                   input_shape: Optional[Sequence[int]] = None,
-                  out: str = 'results/benchmark_cpu.csv') -> List[dict]:
+                  out: Optional[str] = None, device: str = 'auto') -> List[dict]:
     """Benchmark a cascade config and write CSV + PNG (``tools/benchmark.py``).
 
     Args:
@@ -178,8 +184,11 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
             :func:`benchmark_cascade`).
         input_shape (Sequence[int], optional): ``C H W`` of random uint8
             images; by default the config's test images are used.
-        out (str): CSV path; rows of other pairs already there are kept, and
-            a PNG is written beside it.
+        out (str, optional): CSV path (default
+            ``results/benchmark_<device>.csv``); rows of other pairs already
+            there are kept, and a PNG is written beside it.
+        device (str): ``'auto'`` (CUDA when available, else CPU), ``'cpu'``
+            or ``'cuda'``.
 
     Returns:
         list[dict]: This run's rows.
@@ -205,6 +214,12 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
     model = MODELS.build(model_cfg_of(cfg))
     if checkpoint:
         load_checkpoint_strict(model, checkpoint)
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device not in ('cpu', 'cuda') or (device == 'cuda' and not torch.cuda.is_available()):
+        raise ValueError(f'device {device!r} is not available here; use auto, cpu or cuda.')
+    model.to(device)
+    out = out or f'results/benchmark_{device}.csv'
     n = max(batch_sizes)
     if input_shape:
         g = torch.Generator().manual_seed(0)
@@ -217,6 +232,7 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
             raise ValueError(f'the test set has {len(images)} images, fewer than '
                              f'batch size {n}.')
     pair = pair or osp.splitext(osp.basename(config))[0]
+    images = images.to(device)
     rows = benchmark_cascade(model, lambda bs: images[:bs], pair, batch_sizes,
                              exit_ratios, warmup, repeats,
                              synthetic_confidence=random_weights)
