@@ -18,7 +18,7 @@ model = dict(
     base=dict(
         cfg_path='{{fileDirname}}/resnet18-w16_fmnist.py',
         checkpoint='{{fileDirname}}/../../checkpoints/fashion_mnist/resnet18-w16_fmnist.pth'),
-    threshold=0.9,
+    threshold=0.8673829436302185,
     exit_rule='max_prob')
 test_evaluator = [
     dict(type='Accuracy', topk=(1, )),
