@@ -5,7 +5,6 @@ import os
 import os.path as osp
 from typing import Optional
 
-import numpy as np
 
 from tinysaver_mm.core import (CONFIDENCE_RULES, AccuracyDropCalibrator,
                                ExitRatioCalibrator, GuaranteedDropCalibrator,

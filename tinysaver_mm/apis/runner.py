@@ -7,7 +7,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from tinysaver_mm.utils import load_checkpoint_strict
+from tinysaver_mm.utils import check_nonempty, load_checkpoint_strict
 
 __all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
            'run_test', 'run_train']
@@ -63,18 +63,6 @@ def _setup_cpu_distributed(cfg: Config) -> None:
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
                                      device_ids=None, broadcast_buffers=False)
-
-
-def check_nonempty(dataset, split: str) -> None:
-    """Refuse an empty dataset with a message naming it.
-
-    Raises:
-        ValueError: If ``len(dataset) == 0``.
-    """
-    if len(dataset) == 0:
-        raise ValueError(
-            f'The {split} dataset ({type(dataset).__name__}) is empty; check '
-            f'{split}_dataloader.dataset (data_root, ann_file, split, indices).')
 
 
 def _make_runner(cfg: Config) -> Runner:

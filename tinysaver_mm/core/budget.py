@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .calibration import cascade_curve
+from .calibration import _CurveCalibrator
 
 __all__ = ['ExitRatioCalibrator', 'MacsBudgetCalibrator']
 
@@ -27,40 +27,6 @@ def _positive(value, name: str) -> float:
     if out <= 0.0:
         raise ValueError(f'{name} must be positive, got {value!r}.')
     return out
-
-
-class _CurveCalibrator:
-    """Shared ``fit``: subclasses pick one point of the cascade curve."""
-
-    def _choose(self, curve: dict, confidence: np.ndarray,
-                saver_correct: np.ndarray, base_correct: np.ndarray) -> int:
-        """Index into ``curve`` (sorted by decreasing threshold) to keep."""
-        raise NotImplementedError
-
-    def fit(self, confidence: np.ndarray, saver_correct: np.ndarray,
-            base_correct: np.ndarray) -> '_CurveCalibrator':
-        """Learn ``threshold_`` and the record statistics that go with it.
-
-        Args:
-            confidence (np.ndarray): Saver confidence of each record, (N,).
-            saver_correct (np.ndarray): 1/True where the saver is right.
-            base_correct (np.ndarray): 1/True where the base is right.
-
-        Returns:
-            The calibrator itself (scikit-learn style).
-
-        Raises:
-            ValueError: On empty records, mismatched lengths or a target no
-                threshold meets on these records.
-        """
-        curve = cascade_curve(confidence, saver_correct, base_correct)
-        idx = self._choose(curve, confidence, saver_correct, base_correct)
-        self.base_accuracy_ = float(np.mean(base_correct))
-        self.saver_accuracy_ = float(np.mean(saver_correct))
-        self.threshold_ = float(curve['threshold'][idx])
-        self.exit_ratio_ = float(curve['exit_ratio'][idx])
-        self.accuracy_ = float(curve['accuracy'][idx])
-        return self
 
 
 class ExitRatioCalibrator(_CurveCalibrator):

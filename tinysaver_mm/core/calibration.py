@@ -1,5 +1,4 @@
 """Pick an exit threshold from records of the saver and the base."""
-from typing import Optional
 
 import numpy as np
 
@@ -46,7 +45,41 @@ def cascade_curve(confidence: np.ndarray, saver_correct: np.ndarray,
     return dict(threshold=thresholds, exit_ratio=exits / n, accuracy=accuracy)
 
 
-class AccuracyDropCalibrator:
+class _CurveCalibrator:
+    """Shared ``fit``: subclasses pick one point of the cascade curve."""
+
+    def _choose(self, curve: dict, confidence: np.ndarray,
+                saver_correct: np.ndarray, base_correct: np.ndarray) -> int:
+        """Index into ``curve`` (sorted by decreasing threshold) to keep."""
+        raise NotImplementedError
+
+    def fit(self, confidence: np.ndarray, saver_correct: np.ndarray,
+            base_correct: np.ndarray) -> '_CurveCalibrator':
+        """Learn ``threshold_`` and the record statistics that go with it.
+
+        Args:
+            confidence (np.ndarray): Saver confidence of each record, (N,).
+            saver_correct (np.ndarray): 1/True where the saver is right.
+            base_correct (np.ndarray): 1/True where the base is right.
+
+        Returns:
+            The calibrator itself (scikit-learn style).
+
+        Raises:
+            ValueError: On empty records, mismatched lengths or a target no
+                threshold meets on these records.
+        """
+        curve = cascade_curve(confidence, saver_correct, base_correct)
+        idx = self._choose(curve, confidence, saver_correct, base_correct)
+        self.base_accuracy_ = float(np.mean(base_correct))
+        self.saver_accuracy_ = float(np.mean(saver_correct))
+        self.threshold_ = float(curve['threshold'][idx])
+        self.exit_ratio_ = float(curve['exit_ratio'][idx])
+        self.accuracy_ = float(curve['accuracy'][idx])
+        return self
+
+
+class AccuracyDropCalibrator(_CurveCalibrator):
     """Lowest threshold (most exits) whose accuracy drop vs the base is <= eps.
 
     The drop is a point estimate on the calibration records; it carries no
@@ -70,32 +103,17 @@ class AccuracyDropCalibrator:
                              'fraction of top-1 (e.g. 0.001 = 0.1 points).')
         self.max_drop = float(max_drop)
 
-    def fit(self, confidence: np.ndarray, saver_correct: np.ndarray,
-            base_correct: np.ndarray) -> 'AccuracyDropCalibrator':
-        """Choose the threshold from calibration records.
-
-        Args:
-            confidence (np.ndarray): Saver confidence per sample.
-            saver_correct (np.ndarray): Saver right or wrong per sample.
-            base_correct (np.ndarray): Base right or wrong per sample.
-
-        Returns:
-            AccuracyDropCalibrator: ``self``.
+    def _choose(self, curve, confidence, saver_correct, base_correct):
+        """Most exits whose accuracy is within ``max_drop`` of the base's.
 
         Raises:
             ValueError: If even the strictest threshold drops too much.
         """
-        curve = cascade_curve(confidence, saver_correct, base_correct)
-        self.base_accuracy_ = float(np.mean(base_correct))
-        self.saver_accuracy_ = float(np.mean(saver_correct))
-        ok = np.flatnonzero(curve['accuracy'] >= self.base_accuracy_ - self.max_drop - 1e-12)
+        base = float(np.mean(base_correct))
+        ok = np.flatnonzero(curve['accuracy'] >= base - self.max_drop - 1e-12)
         if ok.size == 0:
             raise ValueError(
                 f'No threshold keeps the drop within {self.max_drop}: even at '
                 f'1.0 the cascade reaches {curve["accuracy"][0]:.4f} vs the '
-                f'base {self.base_accuracy_:.4f}. Allow a larger max_drop.')
-        best = ok[-1]
-        self.threshold_ = float(curve['threshold'][best])
-        self.exit_ratio_ = float(curve['exit_ratio'][best])
-        self.accuracy_ = float(curve['accuracy'][best])
-        return self
+                f'base {base:.4f}. Allow a larger max_drop.')
+        return int(ok[-1])

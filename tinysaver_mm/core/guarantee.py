@@ -19,8 +19,8 @@ chosen one included, has ``D(t) <= max_drop``.
 import numpy as np
 from scipy.stats import beta
 
-from .budget import _CurveCalibrator, _number
-from .calibration import cascade_curve
+from .budget import _number
+from .calibration import _CurveCalibrator, cascade_curve
 
 __all__ = ['InfeasibleTargetError', 'GuaranteedDropCalibrator',
            'violation_rate']

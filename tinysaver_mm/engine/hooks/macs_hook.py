@@ -5,6 +5,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
+from tinysaver_mm.utils import check_nonempty
+
 __all__ = ['TinySaverMACsHook']
 
 
@@ -26,24 +28,21 @@ class TinySaverMACsHook(Hook):
 
     def before_val_epoch(self, runner) -> None:
         """Measure on the validation dataloader."""
-        self._measure(runner, runner.val_dataloader)
+        self._measure(runner, runner.val_dataloader, 'val')
 
     def before_test_epoch(self, runner) -> None:
         """Measure on the test dataloader."""
-        self._measure(runner, runner.test_dataloader)
+        self._measure(runner, runner.test_dataloader, 'test')
 
     @staticmethod
-    def _measure(runner, dataloader) -> Dict[str, int]:
+    def _measure(runner, dataloader, split: str) -> Dict[str, int]:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(model, 'measure_stage_macs'):
             raise TypeError(
                 f'TinySaverMACsHook needs a TinySaver cascade, but the model is '
                 f'{type(model).__name__}. Use TinySaverClassifier/Detector or '
                 'remove the hook from custom_hooks.')
-        if len(dataloader.dataset) == 0:
-            raise ValueError(
-                f'The {type(dataloader.dataset).__name__} dataset is empty; '
-                'check its data_root / ann_file / split in the config.')
+        check_nonempty(dataloader.dataset, split)
         batch = model.data_preprocessor(next(iter(dataloader)), False)
         macs = model.measure_stage_macs(batch['inputs'])
         for role, value in macs.items():

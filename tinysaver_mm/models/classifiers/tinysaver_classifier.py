@@ -12,7 +12,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from tinysaver_mm.core import (CONFIDENCE_RULES, check_threshold,
-                               confidence_scores, scatter_rows)
+                               confidence_scores, exit_mask, scatter_rows,
+                               split_by_mask)
 from tinysaver_mm.utils import (load_checkpoint_strict, measure_macs,
                                 resolve_stage_spec)
 from .stage_probs import classifier_probs, preprocess
@@ -253,10 +254,10 @@ class TinySaverClassifier(BaseClassifier):
                 conf = confidence_scores(probs, self.exit_rule)
                 if i == 0:
                     saver_conf = conf
-                exits = conf >= thr
-            parts.append((remaining[exits], probs[exits]))
-            answered_by[remaining[exits]] = i
-            remaining = remaining[~exits]
+                exits = exit_mask(conf, thr)
+            done, remaining = split_by_mask(remaining, exits)
+            parts.append((done, probs[exits]))
+            answered_by[done] = i
             if remaining.numel() == 0:
                 break
         return scatter_rows(parts, n), answered_by, saver_conf
