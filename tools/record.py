@@ -8,7 +8,7 @@ import argparse
 
 from mmengine.config import DictAction
 
-from tinysaver_mm.apis import load_cfg, record
+from tinysaver_mm.apis import finish_distributed, load_cfg, record
 
 
 def main():
@@ -32,6 +32,7 @@ def main():
             init_dist(a.launcher, **cfg.env_cfg.get('dist_cfg', {}))
     for path in record(cfg, a.checkpoint, a.split, a.aug, a.out_dir, a.config):
         print(f'written: {path}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

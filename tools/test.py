@@ -8,7 +8,7 @@ import os
 
 from mmengine.config import DictAction
 
-from tinysaver_mm.apis import load_cfg, run_test
+from tinysaver_mm.apis import finish_distributed, load_cfg, run_test
 
 
 def parse_args():
@@ -37,6 +37,7 @@ def main():
     if is_main_process():
         for key, value in metrics.items():
             print(f'{key}: {value}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

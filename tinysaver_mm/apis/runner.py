@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 from tinysaver_mm.utils import check_nonempty, load_checkpoint_strict
 
 __all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
+           'finish_distributed',
            'run_test', 'run_train']
 
 
@@ -112,6 +113,18 @@ def run_train(cfg: Config, resume: bool = False) -> None:
     """
     cfg.resume = resume
     _make_runner(cfg).train()
+
+
+def finish_distributed() -> None:
+    """Wait for every rank, then close the process group, if one is open.
+
+    A rank that exits while the gloo group still runs its threads can abort
+    ("terminate called without an active exception"), failing the launch.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
