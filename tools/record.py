@@ -1,14 +1,17 @@
 """Record per-sample predictions of a model (or each stage of a cascade).
 
-Example:
+Examples:
     python tools/record.py configs/fashion_mnist/resnet18-w4s2_fmnist.py \
         checkpoints/fashion_mnist/resnet18-w4s2_fmnist.pth --split train --aug
+    # a TinySaverDetector config: its saver and base, both on every image
+    python tools/record.py configs/fmnist_det/tinysaver_rtmdet-w125_rtmdet-w375_fmnist-det.py \
+        --split holdout
 """
 import argparse
 
 from mmengine.config import DictAction
 
-from tinysaver_mm.apis import finish_distributed, load_cfg, record
+from tinysaver_mm.apis import finish_distributed, load_cfg, record, record_detections
 
 
 def main():
@@ -16,7 +19,8 @@ def main():
     p.add_argument('config')
     p.add_argument('checkpoint', nargs='?', default=None,
                    help='weights (optional for a cascade whose stages name theirs)')
-    p.add_argument('--split', choices=['train', 'val', 'test'], required=True)
+    p.add_argument('--split', choices=['train', 'holdout', 'val', 'test'], required=True,
+                   help='holdout: detection configs only (images the detectors did not train on)')
     p.add_argument('--aug', action='store_true',
                    help='training split with its training augmentation (as the paper)')
     p.add_argument('--out-dir', default='records')
@@ -26,6 +30,11 @@ def main():
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     a = p.parse_args()
     cfg = load_cfg(a.config, a.cfg_options, launcher=a.launcher)
+    if cfg.model.get('type') == 'TinySaverDetector':
+        if a.aug or a.launcher != 'none':
+            raise SystemExit('detection records: --aug and --launcher are not supported.')
+        print(f'written: {record_detections(cfg, a.split, a.out_dir, a.checkpoint, a.config)}')
+        return
     if a.launcher != 'none':
         from mmengine.dist import init_dist, is_distributed
         if not is_distributed():

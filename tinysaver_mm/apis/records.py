@@ -156,21 +156,26 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     return written
 
 
-def load_records(path: str) -> dict:
+def load_records(path: str, count_key: str = 'labels', what: str = 'records') -> dict:
     """Load one ``.npz`` record file with its metadata under ``meta``.
+
+    Args:
+        path (str): The file.
+        count_key (str): Array with one entry per sample (checked non-empty).
+        what (str): What to call the file in messages.
 
     Raises:
         FileNotFoundError: If the file does not exist.
         ValueError: If it holds no sample.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'records {path!r} do not exist; make them with '
+        raise FileNotFoundError(f'{what} {path!r} do not exist; make them with '
                                 'tools/record.py.')
     with np.load(path, allow_pickle=False) as f:
         rec = {k: f[k] for k in f.files}
     rec['meta'] = json.loads(str(rec['meta']))
-    if rec['labels'].size == 0:
-        raise ValueError(f'records {path!r} are empty.')
+    if rec[count_key].size == 0:
+        raise ValueError(f'{what} {path!r} are empty.')
     return rec
 
 

@@ -2,6 +2,10 @@
 from .budget import ExitRatioCalibrator, MacsBudgetCalibrator
 from .calibration import AccuracyDropCalibrator, cascade_curve
 from .confidence import CONFIDENCE_RULES, confidence_scores
+from .det_confidence import (DET_EXIT_RULES, det_confidence,
+                             detection_features, feature_dim)
+from .det_quality import (category_precision, dataset_ap, entries_by_image,
+                          exit_target, image_ap, images_ap, quality_gap)
 from .guarantee import (GuaranteedDropCalibrator, InfeasibleTargetError,
                         violation_rate)
 from .macs import cascade_macs_per_image, macs_saved_pct
@@ -12,6 +16,8 @@ __all__ = [
     'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
     'MacsBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
     'cascade_curve', 'delta_ctr', 'CONFIDENCE_RULES', 'confidence_scores',
+    'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',
+    'category_precision', 'dataset_ap', 'entries_by_image', 'exit_target', 'image_ap', 'images_ap', 'quality_gap',
     'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold', 'exit_mask',
     'scatter_rows', 'split_by_mask'
 ]

@@ -1,4 +1,4 @@
 """Evaluation components of tinysaver_mm."""
-from .metrics import TinySaverMetric
+from .metrics import TinySaverDetReport, TinySaverMetric
 
-__all__ = ['TinySaverMetric']
+__all__ = ['TinySaverMetric', 'TinySaverDetReport']

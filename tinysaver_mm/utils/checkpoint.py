@@ -10,7 +10,7 @@ import torch.nn as nn
 __all__ = [
     'mmengine_safe_globals', 'register_safe_globals', 'load_checkpoint_file',
     'get_state_dict', 'load_state_dict_strict', 'load_checkpoint_strict',
-    'publish_checkpoint'
+    'publish_checkpoint', 'state_dict_fingerprint'
 ]
 
 
@@ -180,12 +180,37 @@ def publish_checkpoint(src: str, dst: str) -> dict:
         dst (str): Where to write ``{'state_dict': ..., 'meta': ...}``.
 
     Returns:
-        dict: The meta written (source file, epoch, iteration).
+        dict: The meta written (source file, epoch, iteration, and the
+        ``dataset_meta`` (class names) when the Runner saved one).
     """
     checkpoint = load_checkpoint_file(src)
     meta = checkpoint.get('meta', {})
     meta = dict(source=osp.basename(src), epoch=meta.get('epoch'),
-                iter=meta.get('iter'))
+                iter=meta.get('iter'),
+                **({'dataset_meta': meta['dataset_meta']} if meta.get('dataset_meta') else {}))
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=get_state_dict(checkpoint), meta=meta), dst)
     return meta
+
+
+def state_dict_fingerprint(module: nn.Module) -> bytes:
+    """SHA-256 of a module's weights (names, dtypes, shapes and values).
+
+    Identifies the exact model an evaluator head was trained for, whatever
+    file or path its weights came from.
+
+    Args:
+        module (nn.Module): The model.
+
+    Returns:
+        bytes: 32-byte digest.
+    """
+    import hashlib
+    digest = hashlib.sha256()
+    for key, value in sorted(module.state_dict().items()):
+        digest.update(key.encode())
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous().reshape(-1)
+            digest.update(f'{t.dtype}{tuple(t.shape)}'.encode())
+            digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+    return digest.digest()

@@ -44,7 +44,7 @@ class TinySaverMACsHook(Hook):
                 'remove the hook from custom_hooks.')
         check_nonempty(dataloader.dataset, split)
         batch = model.data_preprocessor(next(iter(dataloader)), False)
-        macs = model.measure_stage_macs(batch['inputs'])
+        macs = model.measure_stage_macs(batch['inputs'], batch.get('data_samples'))
         for role, value in macs.items():
             runner.logger.info(f'TinySaver {role}: {value / 1e9:.6f} GMACs/img')
         runner.message_hub.update_info('tinysaver/stage_macs', macs)

@@ -15,11 +15,14 @@ class TinySaverMetric(BaseMetric):
     """Exit statistics and MACs of a TinySaver cascade, gathered over ranks.
 
     Reads the fields the cascade writes on every prediction (``answered_by``,
-    ``macs``, ``cascade_stages`` and ``macs_<stage>``). Reported keys (prefix
+    ``macs``, ``cascade_stages``, ``macs_<stage>`` and, optionally,
+    ``cascade_overheads``: parts every image pays for besides the first stage,
+    e.g. a detection cascade's ``evaluator``). Reported keys (prefix
     ``tinysaver``): ``exit_ratio``, ``share_<stage>`` (images answered by each
-    stage), ``gmacs_<stage>`` (each stage alone, per image), ``gmacs_cascade``
-    (mean per image, summed from what each image really cost),
-    ``gmacs_cascade_analytic`` (the same from exit shares, as a cross-check),
+    stage), ``gmacs_<stage>`` and ``gmacs_<overhead>`` (each part alone, mean
+    per image), ``gmacs_cascade`` (mean per image, summed from what each image
+    really cost), ``gmacs_cascade_analytic`` (the same from exit shares and
+    mean part costs, as a cross-check; equal when every image costs the same)
     and ``macs_saved_pct`` (vs the last stage, the base, alone).
 
     Args:
@@ -41,8 +44,10 @@ class TinySaverMetric(BaseMetric):
                     'TinySaverMetric needs predictions of a TinySaver cascade '
                     '(fields macs, answered_by, cascade_stages); this model did '
                     'not write them. Use it only with TinySaverClassifier/Detector.')
-            stage_macs = {s: float(ds[f'macs_{s}']) for s in ds['cascade_stages']}
+            parts = tuple(ds['cascade_stages']) + tuple(ds.get('cascade_overheads', ()))
+            stage_macs = {s: float(ds[f'macs_{s}']) for s in parts}
             self.results.append(dict(answered_by=ds['answered_by'],
+                                     stages=tuple(ds['cascade_stages']),
                                      macs=float(ds['macs']), stage_macs=stage_macs))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
@@ -54,18 +59,21 @@ class TinySaverMetric(BaseMetric):
         if not results:
             raise ValueError('TinySaverMetric got no predictions: the evaluated '
                              'dataset is empty. Check the dataloader config.')
-        stages = list(results[0]['stage_macs'])
+        stages = list(results[0]['stages'])
+        overheads = [p for p in results[0]['stage_macs'] if p not in stages]
         answered = np.array([r['answered_by'] for r in results])
         metrics = {f'share_{s}': float(np.mean(answered == s)) for s in stages}
         metrics['exit_ratio'] = metrics[f'share_{stages[0]}']
-        stage_macs = [results[0]['stage_macs'][s] for s in stages]
-        for s, m in zip(stages, stage_macs):
-            metrics[f'gmacs_{s}'] = m / 1e9
+        mean_macs = {p: float(np.mean([r['stage_macs'][p] for r in results]))
+                     for p in stages + overheads}
+        for p, m in mean_macs.items():
+            metrics[f'gmacs_{p}'] = m / 1e9
+        stage_macs = [mean_macs[s] for s in stages]
         cascade = float(np.mean([r['macs'] for r in results]))
         reach = [1.0 - sum(metrics[f'share_{s}'] for s in stages[:i])
                  for i in range(len(stages))]
         metrics['gmacs_cascade'] = cascade / 1e9
-        metrics['gmacs_cascade_analytic'] = cascade_macs_per_image(
-            stage_macs, np.clip(reach, 0.0, 1.0)) / 1e9
+        metrics['gmacs_cascade_analytic'] = (cascade_macs_per_image(
+            stage_macs, np.clip(reach, 0.0, 1.0)) + sum(mean_macs[p] for p in overheads)) / 1e9
         metrics['macs_saved_pct'] = macs_saved_pct(cascade, stage_macs[-1])
         return metrics

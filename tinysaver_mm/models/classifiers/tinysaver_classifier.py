@@ -210,11 +210,12 @@ class TinySaverClassifier(BaseClassifier):
         return found[-1]
 
     @torch.no_grad()
-    def measure_stage_macs(self, inputs: Inputs) -> Dict[str, int]:
+    def measure_stage_macs(self, inputs: Inputs, data_samples=None) -> Dict[str, int]:
         """Measure every stage's MACs per image on the first image of a batch.
 
         Args:
             inputs: A raw batch, as the cascade's forward receives it.
+            data_samples: Unused (the detector needs them).
 
         Returns:
             dict[str, int]: MACs per image for each stage.

@@ -1,0 +1,192 @@
+"""COCO evaluation of detection cascades and their exit policies, from records.
+
+Every exit policy gives one score per image; for a threshold, the images
+scoring at least it keep the saver's detections and the rest take the base's.
+pycocotools matches detections per image and category, so the saver's and the
+base's ``COCOeval`` entries are computed once and the mAP of any routing is
+accumulated from the entries of whichever model answered each image
+(:func:`tinysaver_mm.core.dataset_ap`), identical to evaluating the merged
+detections.
+"""
+import contextlib
+import io
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from tinysaver_mm.core import dataset_ap, det_confidence, entries_by_image, images_ap
+
+__all__ = ['CocoEntries', 'policy_scores', 'cascade_map_curve', 'threshold_for_drop',
+           'routed_figures', 'routed_map', 'threshold_at', 'DEFAULT_EXIT_GRID']
+
+DEFAULT_EXIT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 41), 3))
+
+
+@contextlib.contextmanager
+def _quiet():
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+class CocoEntries:
+    """pycocotools' per-image matches of one model's detections.
+
+    Args:
+        ann_file (str): COCO annotation file.
+        img_ids (Sequence[int]): The images evaluated (in record order).
+        instances (Sequence[InstanceData]): Detections per image (bboxes
+            x1y1x2y2 in original coordinates, scores, labels).
+        classes (Sequence[str], optional): Class names in label order; labels
+            map to the annotation file's category ids of these names, as
+            mmdet's ``CocoMetric`` does. Default: the file's categories in order.
+
+    Raises:
+        ValueError: If an image id is not in the annotation file or a class
+            name is missing from it.
+    """
+
+    def __init__(self, ann_file: str, img_ids: Sequence[int], instances: Sequence,
+                 classes: Optional[Sequence[str]] = None, coco=None):
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+        if coco is None:
+            with _quiet():
+                coco = COCO(ann_file)
+        self.coco = coco
+        self.img_ids = [int(i) for i in img_ids]
+        missing = sorted(set(self.img_ids) - set(coco.getImgIds()))
+        if missing:
+            raise ValueError(f'{len(missing)} image ids (e.g. {missing[:5]}) are not in '
+                             f'{ann_file!r}: records and annotations describe '
+                             'different images.')
+        cat_ids = coco.getCatIds(catNms=list(classes)) if classes else coco.getCatIds()
+        if classes and len(cat_ids) != len(classes):
+            raise ValueError(f'{ann_file!r} lacks some of the classes {list(classes)}.')
+        results = []
+        for img_id, inst in zip(self.img_ids, instances):
+            boxes = inst.bboxes.detach().cpu().numpy().reshape(-1, 4)
+            for box, score, label in zip(boxes, inst.scores.tolist(), inst.labels.tolist()):
+                results.append(dict(image_id=img_id, category_id=cat_ids[int(label)],
+                                    bbox=[float(box[0]), float(box[1]),
+                                          float(box[2] - box[0]), float(box[3] - box[1])],
+                                    score=float(score)))
+        with _quiet():
+            if results:
+                dt = coco.loadRes(results)
+            else:  # pycocotools cannot load an empty result list
+                dt = COCO()
+                dt.dataset = dict(images=coco.dataset['images'], annotations=[],
+                                  categories=coco.dataset['categories'])
+                dt.createIndex()
+            ev = COCOeval(coco, dt, 'bbox')
+            ev.params.imgIds = self.img_ids
+            ev.evaluate()
+        self.eval_imgs = ev.evalImgs
+        self.by_image = entries_by_image(ev.evalImgs)
+
+    def image_ap(self) -> np.ndarray:
+        """Per-image AP (NaN for images without ground truth)."""
+        return images_ap(self.eval_imgs, self.img_ids)
+
+    def map(self) -> float:
+        """Dataset box AP@[.5:.95] of this model alone."""
+        return dataset_ap(self.by_image)
+
+
+def routed_map(saver: CocoEntries, base: CocoEntries, exits: np.ndarray) -> float:
+    """Box mAP when the ``exits`` images keep the saver's detections."""
+    chosen = {i: (saver if e else base).by_image.get(i, [])
+              for i, e in zip(saver.img_ids, exits)}
+    return dataset_ap(chosen)
+
+
+def policy_scores(saver_instances: Sequence, gap: Optional[np.ndarray] = None,
+                  evaluator_scores: Optional[np.ndarray] = None,
+                  topk: int = 5) -> Dict[str, np.ndarray]:
+    """Exit score per image for each policy compared.
+
+    Args:
+        saver_instances (Sequence[InstanceData]): The saver's detections.
+        gap (np.ndarray, optional): Per-image ``base_ap - saver_ap``; gives
+            the ``oracle`` policy, which exits where the gap is smallest.
+        evaluator_scores (np.ndarray, optional): The learned head's scores.
+        topk (int): ``k`` of ``mean_topk``.
+
+    Returns:
+        dict[str, np.ndarray]: Policy name to scores in [0, 1].
+    """
+    scores = [p.scores for p in saver_instances]
+    out = {'max_score': det_confidence(scores, 'max_score').numpy(),
+           'mean_topk': det_confidence(scores, 'mean_topk', topk).numpy()}
+    if evaluator_scores is not None:
+        out['evaluator'] = np.asarray(evaluator_scores, dtype=np.float64)
+    if gap is not None:
+        out['oracle'] = (1.0 - np.asarray(gap, dtype=np.float64)) / 2.0
+    return out
+
+
+def routed_figures(saver: CocoEntries, base: CocoEntries, score: np.ndarray,
+                   threshold: float, macs: Dict[str, np.ndarray],
+                   with_evaluator: bool = False) -> dict:
+    """mAP, exit ratio and GMACs of a cascade at one threshold.
+
+    Args:
+        saver, base (CocoEntries): Both models' entries on the same images.
+        score (np.ndarray): Exit score per image.
+        threshold (float): Images with ``score >= threshold`` exit.
+        macs (dict): Per-image MACs ``saver``, ``base`` (and ``evaluator``).
+        with_evaluator (bool): Whether the policy pays the evaluator.
+
+    Returns:
+        dict: ``threshold, exit_ratio, map, gmacs_cascade, macs_saved_pct``.
+    """
+    exits = np.asarray(score) >= threshold
+    spent = macs['saver'] + (macs['evaluator'] if with_evaluator else 0) + \
+        np.where(exits, 0, macs['base'])
+    base_total = float(np.sum(macs['base']))
+    return dict(threshold=float(threshold), exit_ratio=float(exits.mean()),
+                map=routed_map(saver, base, exits),
+                gmacs_cascade=float(np.mean(spent)) / 1e9,
+                macs_saved_pct=100.0 * (1.0 - float(np.sum(spent)) / base_total))
+
+
+def cascade_map_curve(saver: CocoEntries, base: CocoEntries, score: np.ndarray,
+                      macs: Dict[str, np.ndarray], with_evaluator: bool = False,
+                      exit_grid: Sequence[float] = DEFAULT_EXIT_GRID) -> List[dict]:
+    """:func:`routed_figures` at the thresholds letting each share of images exit.
+
+    Returns:
+        list[dict]: One row per exit ratio of ``exit_grid`` (ties in the
+        scores may make the realised ratio larger; see :func:`threshold_at`).
+    """
+    return [routed_figures(saver, base, score, threshold_at(score, float(r)), macs,
+                           with_evaluator) for r in exit_grid]
+
+
+def threshold_at(score: np.ndarray, exit_ratio: float) -> float:
+    """The threshold letting at least ``round(exit_ratio * N)`` images exit.
+
+    Tied scores exit together, so the realised ratio may be larger; ratio 0
+    gives ``inf`` (nothing exits).
+    """
+    ordered = np.sort(np.asarray(score, dtype=np.float64))[::-1]
+    k = int(round(exit_ratio * len(ordered)))
+    return float('inf') if k == 0 else float(ordered[k - 1])
+
+
+def threshold_for_drop(curve: Sequence[dict], base_map: float, max_drop: float) -> dict:
+    """The curve point with the most MACs saved whose mAP drop is within ``max_drop``.
+
+    Args:
+        curve (Sequence[dict]): From :func:`cascade_map_curve`.
+        base_map (float): The base's mAP on the same images.
+        max_drop (float): Allowed mAP loss (same units as ``map``, e.g. 0.01).
+
+    Returns:
+        dict: The chosen row (exit ratio 0, i.e. threshold above every
+        score, is always allowed).
+    """
+    ok = [row for row in curve if base_map - row['map'] <= max_drop + 1e-12]
+    if not ok:
+        return dict(curve[0])
+    return dict(max(ok, key=lambda row: (row['macs_saved_pct'], -row['threshold'])))

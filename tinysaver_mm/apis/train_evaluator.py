@@ -1,0 +1,176 @@
+"""Train a detection cascade's evaluator head from records and calibrate its threshold."""
+import json
+import os
+import os.path as osp
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tinysaver_mm.core import exit_target, quality_gap
+from .det_policies import (CocoEntries, cascade_map_curve, policy_scores,
+                           threshold_for_drop)
+from .det_records import instances_of, load_det_records
+
+__all__ = ['train_evaluator', 'fit_head', 'roc_auc']
+
+TARGET_DOC = ('exit target = 1 where the saver\'s per-image COCO AP (IoU .50:.95, the '
+              'image evaluated alone) is at least the base\'s minus the tolerance')
+
+
+def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (rank form, ties averaged); NaN for one class."""
+    from scipy.stats import rankdata
+    y = np.asarray(y).astype(bool)
+    pos, neg = int(y.sum()), int((~y).sum())
+    if pos == 0 or neg == 0:
+        return float('nan')
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def fit_head(head: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 400,
+             lr: float = 1e-2, weight_decay: float = 1e-3, seed: int = 0) -> list:
+    """Standardise the inputs and fit the head's MLP with full-batch Adam.
+
+    Args:
+        head (TinySaverEvaluatorHead): Fitted in place.
+        x (torch.Tensor): Raw input rows (N, in_channels).
+        y (torch.Tensor): Targets in [0, 1], (N,).
+        steps (int): Optimisation steps.
+        lr (float): Adam learning rate.
+        weight_decay (float): Adam weight decay.
+        seed (int): Seed of the MLP's initialisation.
+
+    Returns:
+        list[float]: The loss at each step.
+    """
+    torch.manual_seed(seed)
+    for m in head.mlp:
+        if hasattr(m, 'reset_parameters'):
+            m.reset_parameters()
+    head.input_mean.copy_(x.mean(dim=0))
+    head.input_std.copy_(x.std(dim=0).clamp(min=1e-6))
+    # balance the classes so a rare "saver worse" label still shapes the score
+    pos = float(y.mean())
+    weight = torch.where(y > 0.5, torch.tensor(0.5 / max(pos, 1e-6)),
+                         torch.tensor(0.5 / max(1 - pos, 1e-6)))
+    opt = torch.optim.Adam(head.mlp.parameters(), lr=lr, weight_decay=weight_decay)
+    head.train()
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(head(x), y, weight=weight)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    head.eval()
+    return losses
+
+
+def train_evaluator(records: str, out: str, max_drop: float = 0.01,
+                    calib_fraction: float = 0.5, use_features: bool = True,
+                    tolerance: float = 0.05, topk: int = 10, hidden: int = 64,
+                    steps: int = 400, seed: int = 0, mean_topk: int = 5,
+                    results: Optional[str] = None) -> Dict:
+    """Train the evaluator head on one split's records and calibrate thresholds.
+
+    The records (``tools/record.py --det`` on images the detectors did not
+    train on) are split in order: the first ``1 - calib_fraction`` fit the
+    head, the rest calibrate, for every policy (the head, ``max_score``,
+    ``mean_topk`` and the ``oracle`` that knows the per-image gap), the
+    threshold saving the most MACs with a box-mAP drop of at most
+    ``max_drop`` on those images.
+
+    Args:
+        records (str): Detection records (``.npz``).
+        out (str): Evaluator checkpoint to write (weights + meta).
+        max_drop (float): Allowed mAP drop (0.01 = 1 point of AP@[.5:.95]).
+        calib_fraction (float): Share of the records kept for calibration.
+        use_features (bool): Feed the saver's pooled neck features too.
+        tolerance (float): Per-image AP the saver may lose and still count as
+            good as the base (see :func:`tinysaver_mm.core.exit_target`).
+        topk (int): Detections the head describes one by one.
+        hidden (int): Hidden width of the head.
+        steps (int): Training steps.
+        seed (int): Random seed.
+        mean_topk (int): ``k`` of the ``mean_topk`` policy.
+        results (str, optional): Also write the summary here (JSON).
+
+    Returns:
+        dict: Summary: fit/calibration sizes, AUC of the head, and per policy
+        the calibrated threshold and its figures on the calibration images.
+
+    Raises:
+        ValueError: On a bad ``calib_fraction``/``max_drop`` or too few records.
+    """
+    from tinysaver_mm.models.detectors import TinySaverEvaluatorHead
+    if not 0.0 < calib_fraction < 1.0:
+        raise ValueError(f'calib_fraction={calib_fraction!r} must be in (0, 1).')
+    if not 0.0 <= max_drop <= 1.0:
+        raise ValueError(f'max_drop={max_drop!r} must be a fraction of AP in [0, 1] '
+                         '(0.01 = one mAP point).')
+    rec = load_det_records(records)
+    meta = rec['meta']
+    n = len(rec['img_ids'])
+    n_fit = int(round(n * (1.0 - calib_fraction)))
+    if n_fit < 10 or n - n_fit < 10:
+        raise ValueError(f'{n} images are too few to fit and calibrate the evaluator '
+                         f'(calib_fraction={calib_fraction}); record more images.')
+    saver_inst, base_inst = instances_of(rec, 'saver'), instances_of(rec, 'base')
+    feats = torch.from_numpy(rec['saver_feats']) if use_features else None
+    head = TinySaverEvaluatorHead(meta['num_classes'], topk,
+                                  feats.shape[1] if use_features else 0, hidden)
+    x = head.inputs(saver_inst, rec['ori_shapes'].tolist(), feats)
+    parts = {'fit': slice(0, n_fit), 'calib': slice(n_fit, n)}
+    entries, gaps = {}, {}
+    for name, sl in parts.items():
+        ids = rec['img_ids'][sl]
+        s = CocoEntries(meta['ann_file'], ids, saver_inst[sl], meta['classes'])
+        b = CocoEntries(meta['ann_file'], ids, base_inst[sl], meta['classes'], coco=s.coco)
+        entries[name] = (s, b)
+        gaps[name] = quality_gap(s.image_ap(), b.image_ap())
+    y = torch.from_numpy(exit_target(gaps['fit'], tolerance))
+    losses = fit_head(head, x[parts['fit']], y, steps=steps, seed=seed)
+    head.set_trained_for(bytes.fromhex(meta['saver_fingerprint']))
+    scores = head.score(x).numpy()
+    cal = parts['calib']
+    s, b = entries['calib']
+    macs = {r: rec[f'macs_{r}'][cal].astype(np.float64) for r in ('saver', 'base')}
+    macs['evaluator'] = np.full(n - n_fit, _head_macs(head), dtype=np.float64)
+    base_map = b.map()
+    policies = policy_scores(saver_inst[cal], gaps['calib'], scores[cal], mean_topk)
+    rows = {}
+    for name, score in policies.items():
+        curve = cascade_map_curve(s, b, score, macs, with_evaluator=name == 'evaluator')
+        rows[name] = dict(threshold_for_drop(curve, base_map, max_drop), curve=curve)
+    y_cal = exit_target(gaps['calib'], tolerance)
+    summary = dict(
+        records=records, target=TARGET_DOC, tolerance=tolerance, max_drop=max_drop,
+        use_features=use_features, num_fit=n_fit, num_calib=n - n_fit,
+        exit_target_share_fit=float(y.mean()), final_loss=losses[-1],
+        auc_calib={k: roc_auc(y_cal, v) for k, v in policies.items()},
+        saver_map_calib=s.map(), base_map_calib=base_map,
+        gmacs=dict(saver=float(macs['saver'].mean()) / 1e9,
+                   base=float(macs['base'].mean()) / 1e9,
+                   evaluator=float(macs['evaluator'][0]) / 1e9),
+        policies=rows)
+    head_cfg = dict(type='TinySaverEvaluatorHead', num_classes=head.num_classes,
+                    topk=head.topk, feat_channels=head.feat_channels, hidden_channels=hidden)
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    torch.save(dict(state_dict=head.state_dict(),
+                    meta=dict(head_cfg=head_cfg, saver_fingerprint=meta['saver_fingerprint'],
+                              threshold=rows['evaluator']['threshold'],
+                              records=records, target=TARGET_DOC, tolerance=tolerance)), out)
+    summary['checkpoint'], summary['head_cfg'] = out, head_cfg
+    if results:
+        os.makedirs(osp.dirname(osp.abspath(results)), exist_ok=True)
+        with open(results, 'w') as f:
+            json.dump(summary, f, indent=1)
+    return summary
+
+
+def _head_macs(head: torch.nn.Module) -> int:
+    from tinysaver_mm.utils import measure_macs
+    return measure_macs(head, torch.zeros(1, head.in_channels))

@@ -1,0 +1,141 @@
+"""Report of a detection cascade: saver, base, cascade and every exit policy."""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmengine.registry import METRICS
+from mmengine.structures import InstanceData
+
+__all__ = ['TinySaverDetReport']
+
+
+def _instances(d: dict) -> InstanceData:
+    inst = InstanceData()
+    for key in ('bboxes', 'scores', 'labels'):
+        setattr(inst, key, torch.as_tensor(d[key]).cpu())
+    return inst
+
+
+@METRICS.register_module()
+class TinySaverDetReport(BaseMetric):
+    """COCO box mAP of the saver, the base, the cascade and each exit policy.
+
+    Needs a ``TinySaverDetector`` with ``report=True`` (both detectors' results
+    and every policy's score on every image). On the evaluated images it
+    reports the saver's, base's and routed cascade's mAP (AP@[.5:.95], as
+    pycocotools), exit ratio and GMACs, and for each policy (``evaluator``,
+    ``max_score``, ``mean_topk`` and the ``oracle`` that exits where the
+    per-image AP gap is smallest):
+
+    - at its calibrated threshold (``policies``, fitted on other images by
+      ``tools/train_evaluator.py``): mAP, drop, exit ratio, MACs saved;
+    - at equal mAP drop: the most MACs it saves on these images while losing
+      no more mAP than the cascade itself does (a sweep of exit ratios).
+
+    Args:
+        ann_file (str): COCO annotations of the evaluated images.
+        policies (dict, optional): Policy name to calibrated threshold.
+        out_file (str, optional): Write the report here (JSON).
+        collect_device (str): ``'cpu'`` or ``'gpu'``.
+        prefix (str, optional): Defaults to ``'tinysaver'``.
+
+    Raises:
+        FileNotFoundError: If ``ann_file`` does not exist.
+    """
+
+    default_prefix: Optional[str] = 'tinysaver'
+
+    def __init__(self, ann_file: str, policies: Optional[Dict[str, float]] = None,
+                 out_file: Optional[str] = None, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if not osp.isfile(ann_file):
+            raise FileNotFoundError(f'ann_file {ann_file!r} does not exist.')
+        self.ann_file, self.out_file = ann_file, out_file
+        self.policies = dict(policies or {})
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Keep both detectors' results, the routing and the policy scores.
+
+        Raises:
+            KeyError: If the cascade was not built with ``report=True``.
+        """
+        for ds in data_samples:
+            if 'base_instances' not in ds:
+                raise KeyError('TinySaverDetReport needs TinySaverDetector(report=True) '
+                               '(set model.report=True in the config).')
+            self.results.append(dict(
+                img_id=int(ds['img_id']), exited=bool(ds['exited']),
+                saver={k: ds['saver_instances'][k].cpu() for k in ('bboxes', 'scores', 'labels')},
+                base={k: ds['base_instances'][k].cpu() for k in ('bboxes', 'scores', 'labels')},
+                scores=dict(ds['policy_scores']), exit_rule=ds['exit_rule'],
+                threshold=float(ds['threshold']), macs=float(ds['macs']),
+                parts={p: float(ds[f'macs_{p}']) for p in ('saver', 'base', 'evaluator')
+                       if f'macs_{p}' in ds}))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Evaluate everything and write the report.
+
+        Raises:
+            ValueError: If no image was evaluated.
+        """
+        from tinysaver_mm.apis.det_policies import (CocoEntries, cascade_map_curve,
+                                                    policy_scores, routed_figures,
+                                                    routed_map, threshold_for_drop)
+        from tinysaver_mm.core import quality_gap
+        if not results:
+            raise ValueError('TinySaverDetReport got no predictions: the dataset is empty.')
+        classes = (self.dataset_meta or {}).get('classes')
+        ids = [r['img_id'] for r in results]
+        saver = CocoEntries(self.ann_file, ids, [_instances(r['saver']) for r in results],
+                            classes)
+        base = CocoEntries(self.ann_file, ids, [_instances(r['base']) for r in results],
+                           classes, coco=saver.coco)
+        exited = np.array([r['exited'] for r in results])
+        macs = {p: np.array([r['parts'].get(p, 0.0) for r in results])
+                for p in ('saver', 'base', 'evaluator')}
+        saver_map, base_map = saver.map(), base.map()
+        cascade_map = routed_map(saver, base, exited)
+        spent = np.array([r['macs'] for r in results])
+        gap = quality_gap(saver.image_ap(), base.image_ap())
+        names = sorted(results[0]['scores'])
+        scores = policy_scores([_instances(r['saver']) for r in results], gap)
+        scores.update({k: np.array([r['scores'][k] for r in results]) for k in names})
+        drop = base_map - cascade_map
+        rows = []
+        for name, score in scores.items():
+            pays = name == 'evaluator'
+            row = dict(policy=name)
+            if name in self.policies:
+                at = routed_figures(saver, base, score, float(self.policies[name]), macs, pays)
+                row.update({f'calibrated_{k}': v for k, v in at.items()})
+                row['calibrated_map_drop'] = base_map - at['map']
+            curve = cascade_map_curve(saver, base, score, macs, with_evaluator=pays)
+            best = threshold_for_drop(curve, base_map, max(drop, 0.0))
+            row.update({f'equal_drop_{k}': v for k, v in best.items()})
+            rows.append(row)
+        report = dict(
+            num_images=len(results), ann_file=self.ann_file,
+            exit_rule=results[0]['exit_rule'], threshold=results[0]['threshold'],
+            saver_map=saver_map, base_map=base_map, cascade_map=cascade_map,
+            map_drop=drop, exit_ratio=float(exited.mean()),
+            gmacs_saver=float(macs['saver'].mean()) / 1e9,
+            gmacs_base=float(macs['base'].mean()) / 1e9,
+            gmacs_evaluator=float(macs['evaluator'].mean()) / 1e9,
+            gmacs_cascade=float(spent.mean()) / 1e9,
+            macs_saved_pct=100.0 * (1.0 - float(spent.sum()) / float(macs['base'].sum())),
+            policies=rows)
+        if self.out_file:
+            os.makedirs(osp.dirname(osp.abspath(self.out_file)) or '.', exist_ok=True)
+            with open(self.out_file, 'w') as f:
+                json.dump(report, f, indent=1)
+            print_log(f'TinySaverDetReport written to {self.out_file}', 'current')
+        flat = {k: v for k, v in report.items() if isinstance(v, float)}
+        for row in rows:
+            flat[f'{row["policy"]}_equal_drop_macs_saved_pct'] = row['equal_drop_macs_saved_pct']
+        return flat

@@ -1,0 +1,7 @@
+"""Detection cascades and the evaluator head (mmdet MODELS)."""
+from .det_branch import DetBranch, pool_valid
+from .evaluator_head import TinySaverEvaluatorHead
+from .tinysaver_detector import TinySaverDetector, detector_num_classes
+
+__all__ = ['DetBranch', 'TinySaverDetector', 'TinySaverEvaluatorHead',
+           'detector_num_classes', 'pool_valid']

@@ -1,0 +1,181 @@
+"""One branch (saver or base) of a detection cascade: own pipeline, own preprocessor.
+
+The cascade's dataloader gives raw images (uint8 CHW tensors, as mmdet's
+``PackDetInputs`` makes them). A branch may first apply extra transforms of
+its own (e.g. the saver's ``Resize`` to a smaller scale, or a Faster R-CNN
+base's 1333x800 resize when the cascade's pipeline is RTMDet's), then its
+own ``data_preprocessor`` (normalisation, padding), then predicts. Boxes come
+back in original image coordinates, as mmdet's ``predict(rescale=True)`` gives
+them, whatever the branch's resolution.
+"""
+import copy
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+__all__ = ['DetBranch', 'pool_valid']
+
+
+class DetBranch:
+    """Runs one mmdet detector on raw images with its own transforms.
+
+    Args:
+        model (nn.Module): The mmdet detector (with its data preprocessor).
+        pipeline (Sequence[dict], optional): Transforms (mmdet TRANSFORMS)
+            applied to each raw image before the model's preprocessor, e.g.
+            ``[dict(type='Resize', scale=(640, 640), keep_ratio=True)]``.
+        name (str): ``'saver'`` or ``'base'``, for messages.
+
+    Raises:
+        ValueError: If a pipeline step loads files or packs results (the
+            cascade's dataloader has already done both).
+    """
+
+    _FORBIDDEN = ('LoadImageFromFile', 'LoadAnnotations', 'PackDetInputs')
+
+    def __init__(self, model: nn.Module, pipeline: Optional[Sequence[dict]] = None,
+                 name: str = 'branch'):
+        self.model = model
+        self.name = name
+        self.pipeline_cfg = list(pipeline or [])
+        for step in self.pipeline_cfg:
+            if step.get('type') in self._FORBIDDEN:
+                raise ValueError(
+                    f"The {name}'s pipeline has {step['type']!r}; it gets images "
+                    'already loaded by the cascade\'s dataloader. Keep only the '
+                    "transforms that differ from the cascade's test pipeline "
+                    "(e.g. dict(type='Resize', ...)).")
+        self._transforms = None
+        self._feature_store: List[Tuple[torch.Tensor, ...]] = []
+
+    def _compose(self):
+        if self._transforms is None:
+            from mmcv.transforms import Compose
+            from mmdet.registry import TRANSFORMS
+            self._transforms = Compose([TRANSFORMS.build(copy.deepcopy(t))
+                                        for t in self.pipeline_cfg])
+        return self._transforms
+
+    def prepare(self, inputs: Sequence[torch.Tensor], data_samples: Sequence
+                ) -> Tuple[List[torch.Tensor], list]:
+        """Apply the branch's transforms; give it its own data samples.
+
+        Args:
+            inputs (Sequence[torch.Tensor]): Raw images (C, H, W).
+            data_samples (Sequence[DetDataSample]): Their samples (only the
+                metainfo is read; they are not modified).
+
+        Returns:
+            tuple: The branch's images and new ``DetDataSample`` objects whose
+            ``img_shape``/``scale_factor`` map the branch input back to the
+            original image.
+        """
+        from mmdet.structures import DetDataSample
+        out_inputs, out_samples = [], []
+        for img, ds in zip(inputs, data_samples):
+            meta = dict(ds.metainfo)
+            if self.pipeline_cfg:
+                img, meta = self._transform(img, meta)
+            out_inputs.append(img)
+            out_samples.append(DetDataSample(metainfo=meta))
+        return out_inputs, out_samples
+
+    def _transform(self, img: torch.Tensor, meta: dict) -> Tuple[torch.Tensor, dict]:
+        h, w = img.shape[-2:]
+        results = dict(img=img.permute(1, 2, 0).cpu().numpy(), img_shape=(h, w),
+                       ori_shape=meta.get('ori_shape', (h, w)))
+        results = self._compose()(results)
+        sx0, sy0 = meta.get('scale_factor', (1.0, 1.0))
+        sx1, sy1 = results.get('scale_factor', (1.0, 1.0))
+        meta.update(img_shape=tuple(results['img_shape']),
+                    scale_factor=(sx0 * sx1, sy0 * sy1))
+        if 'pad_shape' in results:
+            meta['pad_shape'] = tuple(results['pad_shape'])
+        new = torch.from_numpy(np.ascontiguousarray(results['img'])).permute(2, 0, 1)
+        return new.to(img.device).contiguous(), meta
+
+    def preprocess(self, inputs: Sequence[torch.Tensor], samples: list
+                   ) -> Tuple[torch.Tensor, list]:
+        """The branch's own data preprocessor (no training augmentation)."""
+        data = self.model.data_preprocessor(
+            {'inputs': list(inputs), 'data_samples': samples}, False)
+        return data['inputs'], data['data_samples']
+
+    def _feature_module(self) -> nn.Module:
+        return self.model.neck if getattr(self.model, 'neck', None) is not None \
+            else self.model.backbone
+
+    def _keep_features(self, module, args, output) -> None:
+        feats = output if isinstance(output, (tuple, list)) else (output, )
+        self._feature_store.append(tuple(feats))
+
+    @torch.no_grad()
+    def predict(self, inputs: Sequence[torch.Tensor], data_samples: Sequence,
+                with_features: bool = False) -> Tuple[list, Optional[torch.Tensor]]:
+        """Detect on raw images.
+
+        Args:
+            inputs (Sequence[torch.Tensor]): Raw images (at least one).
+            data_samples (Sequence[DetDataSample]): Their samples.
+            with_features (bool): Also return the neck's (else the
+                backbone's) feature maps average-pooled over each image's
+                valid (unpadded) area, concatenated over levels.
+
+        Returns:
+            tuple: ``pred_instances`` per image (bboxes in original image
+            coordinates) and the pooled features (N, C) or None.
+        """
+        imgs, samples = self.prepare(inputs, data_samples)
+        x, samples = self.preprocess(imgs, samples)
+        handle = None
+        if with_features:
+            self._feature_store.clear()
+            handle = self._feature_module().register_forward_hook(self._keep_features)
+        try:
+            results = self.model.predict(x, samples, rescale=True)
+        finally:
+            if handle is not None:
+                handle.remove()
+        pooled = None
+        if with_features:
+            pooled = pool_valid(self._feature_store[-1], samples)
+            self._feature_store.clear()
+        return [r.pred_instances for r in results], pooled
+
+    @torch.no_grad()
+    def batch_shapes(self, inputs: Sequence[torch.Tensor], data_samples: Sequence
+                     ) -> List[Tuple[int, int]]:
+        """The (padded) input shape this branch would give each image alone."""
+        shapes = []
+        for img, ds in zip(inputs, data_samples):
+            imgs, samples = self.prepare([img], [ds])
+            x, _ = self.preprocess(imgs, samples)
+            shapes.append(tuple(x.shape[-2:]))
+        return shapes
+
+
+def pool_valid(feats: Sequence[torch.Tensor], samples: Sequence) -> torch.Tensor:
+    """Average each feature map over each image's unpadded area.
+
+    Args:
+        feats (Sequence[torch.Tensor]): Levels of shape (N, C_l, H_l, W_l).
+        samples (Sequence[DetDataSample]): With ``img_shape`` and
+            ``batch_input_shape`` metainfo.
+
+    Returns:
+        torch.Tensor: (N, sum C_l), float32 on CPU.
+    """
+    rows = []
+    for i, ds in enumerate(samples):
+        h, w = ds.metainfo['img_shape'][:2]
+        bh, bw = ds.metainfo.get('batch_input_shape', (h, w))
+        parts = []
+        for f in feats:
+            fh = max(1, int(np.ceil(f.shape[-2] * h / bh)))
+            fw = max(1, int(np.ceil(f.shape[-1] * w / bw)))
+            parts.append(f[i, :, :fh, :fw].float().mean(dim=(1, 2)))
+        rows.append(torch.cat(parts))
+    return torch.stack(rows).cpu()
+
