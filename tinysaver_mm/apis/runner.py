@@ -7,7 +7,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from tinysaver_mm.utils import check_nonempty, load_checkpoint_strict
+from tinysaver_mm.utils import check_coco_files, check_nonempty, load_checkpoint_strict
 
 __all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
            'finish_distributed',
@@ -128,11 +128,12 @@ def finish_distributed() -> None:
 
 
 def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
-    """Refuse a dataset config that yields no sample.
+    """Refuse a dataset config that yields no sample or has missing images.
 
     mmengine's BaseDataset crashes deep inside (``np.concatenate`` of nothing)
     when it serialises an empty dataset, so the dataset is first built here
-    without serialisation and checked.
+    without serialisation and checked; COCO-style datasets are also checked
+    for missing image files and annotations of unlisted images.
 
     Args:
         cfg (Config): The whole config (for its ``default_scope``).
@@ -140,7 +141,8 @@ def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
         split (str): Its name in the message, e.g. ``'test'``.
 
     Raises:
-        ValueError: If the dataset is empty.
+        ValueError: If the dataset is empty, or (COCO annotations) image
+            files are missing or annotations refer to unlisted images.
     """
     from mmengine.registry import DATASETS, init_default_scope
     init_default_scope(cfg.get('default_scope', 'mmengine'))
@@ -150,6 +152,7 @@ def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
     except TypeError:  # a dataset type without serialize_data
         dataset = DATASETS.build(ds_cfg)
     check_nonempty(dataset, split)
+    check_coco_files(dataset, split)
 
 
 def run_test(cfg: Config, checkpoint: Optional[str] = None,
