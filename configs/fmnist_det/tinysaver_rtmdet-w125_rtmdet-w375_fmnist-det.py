@@ -22,7 +22,7 @@ model = dict(
         hidden_channels=64,
         checkpoint='{{fileDirname}}/../../checkpoints/fmnist_det/evaluator_rtmdet-w125_fmnist-det.pth'),
     exit_rule='evaluator',
-    threshold=0.5)
+    threshold=0.8129855990409851)
 test_evaluator = [
     dict(type='CocoMetric', ann_file='data/fmnist_det/annotations/instances_val.json',
          metric='bbox'),

@@ -13,6 +13,6 @@ test_evaluator = [
     dict(type='TinySaverDetReport',
          ann_file='data/fmnist_det/annotations/instances_val.json',
          out_file='results/demo_det.json',
-         policies=dict(evaluator=0.5, max_score=0.5, mean_topk=0.5, oracle=0.5)),
+         policies=dict(evaluator=0.8129855990409851, max_score=0.7979, mean_topk=0.5075, oracle=0.4833)),
 ]
 val_evaluator = test_evaluator

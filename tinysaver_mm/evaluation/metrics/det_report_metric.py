@@ -135,7 +135,8 @@ class TinySaverDetReport(BaseMetric):
             with open(self.out_file, 'w') as f:
                 json.dump(report, f, indent=1)
             print_log(f'TinySaverDetReport written to {self.out_file}', 'current')
-        flat = {k: v for k, v in report.items() if isinstance(v, float)}
+        # exit ratio and GMACs are TinySaverMetric's keys; only the mAPs here
+        flat = {k: report[k] for k in ('saver_map', 'base_map', 'cascade_map', 'map_drop')}
         for row in rows:
             flat[f'{row["policy"]}_equal_drop_macs_saved_pct'] = row['equal_drop_macs_saved_pct']
         return flat
