@@ -39,9 +39,9 @@ def _records(tmp_path, num_images=160):
 def test_train_evaluator_learns_the_gap_and_calibrates_within_the_drop(tmp_path):
     path, gap = _records(tmp_path)
     out = str(tmp_path / 'ev.pth')
-    s = train_evaluator(path, out, max_drop=0.02, calib_fraction=0.5, steps=300,
+    s = train_evaluator(path, out, max_drop=0.02, calib_fraction=0.5, use_features=True,
                         results=str(tmp_path / 'summary.json'))
-    head = TinySaverEvaluatorHead(3, s['head_cfg']['topk'], s['head_cfg']['feat_channels'])
+    head = TinySaverEvaluatorHead(**{k: v for k, v in s['head_cfg'].items() if k != 'type'})
     ckpt = load_checkpoint_strict(head, out)
     assert head.trained_for == bytes.fromhex('ab' * 32)
     assert ckpt['meta']['threshold'] == s['policies']['evaluator']['threshold']

@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
 bash tools/make_fmnist_det.sh
 MODELS=("$@")
-[ ${#MODELS[@]} -gt 0 ] || MODELS=(rtmdet-w125_64px rtmdet-w375_128px)
+[ ${#MODELS[@]} -gt 0 ] || MODELS=(rtmdet-w125_96px rtmdet-w375_128px)
 for m in "${MODELS[@]}"; do
   echo "[train_det_zoo $(date +%H:%M:%S)] $m"
   rm -rf "work_dirs/$m"

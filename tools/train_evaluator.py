@@ -5,7 +5,7 @@ Example:
         --split holdout
     python tools/train_evaluator.py \
         records/tinysaver_rtmdet-w125_rtmdet-w375_fmnist-det_holdout_det.npz \
-        --out checkpoints/fmnist_det/evaluator_rtmdet-w125_fmnist-det.pth --max-drop 0.01
+        --out checkpoints/fmnist_det/evaluator_rtmdet-w125_96px_fmnist-det.pth --max-drop 0.01
 """
 import argparse
 
@@ -20,17 +20,19 @@ def main():
                    help='allowed box-mAP drop as a fraction (0.01 = 1 point)')
     p.add_argument('--calib-fraction', type=float, default=0.5,
                    help='share of the records kept to calibrate thresholds')
-    p.add_argument('--tolerance', type=float, default=0.05,
+    p.add_argument('--tolerance', type=float, default=0.1,
                    help='per-image AP the saver may lose and still count as good')
-    p.add_argument('--no-features', action='store_true',
-                   help="read only the saver's detections, not its pooled neck features")
-    p.add_argument('--steps', type=int, default=400)
+    p.add_argument('--features', action='store_true',
+                   help="also read the saver's pooled neck features")
+    p.add_argument('--hidden', type=int, default=32, help='hidden width of the head')
+    p.add_argument('--steps', type=int, default=300)
+    p.add_argument('--weight-decay', type=float, default=0.1)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--results', help='also write the summary (JSON)')
     a = p.parse_args()
-    s = train_evaluator(a.records, a.out, a.max_drop, a.calib_fraction,
-                        not a.no_features, a.tolerance, steps=a.steps, seed=a.seed,
-                        results=a.results)
+    s = train_evaluator(a.records, a.out, a.max_drop, a.calib_fraction, a.features,
+                        a.tolerance, hidden=a.hidden, steps=a.steps,
+                        weight_decay=a.weight_decay, seed=a.seed, results=a.results)
     print(f"fit on {s['num_fit']} images, calibrated on {s['num_calib']}; "
           f"saver mAP {s['saver_map_calib']:.4f}, base mAP {s['base_map_calib']:.4f} "
           f'(calibration images)')

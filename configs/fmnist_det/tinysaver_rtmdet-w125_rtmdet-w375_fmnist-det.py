@@ -1,6 +1,6 @@
 # TinySaver detection on the Fashion-MNIST detection set (the embedded default):
-# the small RTMDet saver works on 64x64 downscaled images; a learned evaluator
-# head reads its detections and pooled neck features and decides whether they
+# the small RTMDet saver works on 96x96 downscaled images; a learned evaluator
+# head reads its detections and decides whether they
 # are final; the RTMDet base (128x128) detects the other images.
 # Models: bash tools/train_det_zoo.sh (checkpoints/fmnist_det/). Evaluate:
 #   python tools/test.py configs/fmnist_det/tinysaver_rtmdet-w125_rtmdet-w375_fmnist-det.py
@@ -10,19 +10,19 @@ _base_ = ['../_base_/datasets/fmnist_det.py', '../_base_/det_runtime.py']
 model = dict(
     type='TinySaverDetector',
     saver=dict(
-        cfg_path='{{fileDirname}}/rtmdet-w125_64px_fmnist-det.py',
-        checkpoint='{{fileDirname}}/../../checkpoints/fmnist_det/rtmdet-w125_64px_fmnist-det.pth',
+        cfg_path='{{fileDirname}}/rtmdet-w125_96px_fmnist-det.py',
+        checkpoint='{{fileDirname}}/../../checkpoints/fmnist_det/rtmdet-w125_96px_fmnist-det.pth',
         # the saver's own resize, on top of the cascade's test pipeline
-        pipeline=[dict(type='Resize', scale=(64, 64), keep_ratio=True)]),
+        pipeline=[dict(type='Resize', scale=(96, 96), keep_ratio=True)]),
     base=dict(
         cfg_path='{{fileDirname}}/rtmdet-w375_128px_fmnist-det.py',
         checkpoint='{{fileDirname}}/../../checkpoints/fmnist_det/rtmdet-w375_128px_fmnist-det.pth'),
     evaluator=dict(
-        type='TinySaverEvaluatorHead', num_classes=10, topk=10, feat_channels=96,
-        hidden_channels=64,
-        checkpoint='{{fileDirname}}/../../checkpoints/fmnist_det/evaluator_rtmdet-w125_fmnist-det.pth'),
+        type='TinySaverEvaluatorHead', num_classes=10, topk=10, feat_channels=0,
+        hidden_channels=32,
+        checkpoint='{{fileDirname}}/../../checkpoints/fmnist_det/evaluator_rtmdet-w125_96px_fmnist-det.pth'),
     exit_rule='evaluator',
-    threshold=0.8129855990409851)
+    threshold=0.5698603987693787)
 test_evaluator = [
     dict(type='CocoMetric', ann_file='data/fmnist_det/annotations/instances_val.json',
          metric='bbox'),

@@ -13,6 +13,7 @@ test_evaluator = [
     dict(type='TinySaverDetReport',
          ann_file='data/fmnist_det/annotations/instances_val.json',
          out_file='results/demo_det.json',
-         policies=dict(evaluator=0.8129855990409851, max_score=0.7979, mean_topk=0.5075, oracle=0.4833)),
+         policies=dict(evaluator=0.5698603987693787, max_score=0.8515960574150085,
+                   mean_topk=0.5765004754066467, oracle=0.4875)),
 ]
 val_evaluator = test_evaluator

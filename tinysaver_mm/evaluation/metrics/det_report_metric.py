@@ -40,7 +40,8 @@ class TinySaverDetReport(BaseMetric):
     Args:
         ann_file (str): COCO annotations of the evaluated images.
         policies (dict, optional): Policy name to calibrated threshold.
-        out_file (str, optional): Write the report here (JSON).
+        out_file (str, optional): Write the report here (JSON), and each
+            policy's mAP-GMACs curve next to it (PNG).
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): Defaults to ``'tinysaver'``.
 
@@ -85,8 +86,9 @@ class TinySaverDetReport(BaseMetric):
             ValueError: If no image was evaluated.
         """
         from tinysaver_mm.apis.det_policies import (CocoEntries, cascade_map_curve,
-                                                    policy_scores, routed_figures,
-                                                    routed_map, threshold_for_drop)
+                                                    plot_policy_curves, policy_scores,
+                                                    routed_figures, routed_map,
+                                                    threshold_for_drop)
         from tinysaver_mm.core import quality_gap
         if not results:
             raise ValueError('TinySaverDetReport got no predictions: the dataset is empty.')
@@ -107,15 +109,18 @@ class TinySaverDetReport(BaseMetric):
         scores = policy_scores([_instances(r['saver']) for r in results], gap)
         scores.update({k: np.array([r['scores'][k] for r in results]) for k in names})
         drop = base_map - cascade_map
-        rows = []
+        rows, curves, marks = [], {}, {}
         for name, score in scores.items():
             pays = name == 'evaluator'
             row = dict(policy=name)
+            curve = cascade_map_curve(saver, base, score, macs, with_evaluator=pays)
             if name in self.policies:
                 at = routed_figures(saver, base, score, float(self.policies[name]), macs, pays)
                 row.update({f'calibrated_{k}': v for k, v in at.items()})
                 row['calibrated_map_drop'] = base_map - at['map']
-            curve = cascade_map_curve(saver, base, score, macs, with_evaluator=pays)
+                curve = sorted(curve + [at], key=lambda r: r['exit_ratio'])
+                marks[name] = at
+            curves[name] = curve
             best = threshold_for_drop(curve, base_map, max(drop, 0.0))
             row.update({f'equal_drop_{k}': v for k, v in best.items()})
             rows.append(row)
@@ -134,7 +139,12 @@ class TinySaverDetReport(BaseMetric):
             os.makedirs(osp.dirname(osp.abspath(self.out_file)) or '.', exist_ok=True)
             with open(self.out_file, 'w') as f:
                 json.dump(report, f, indent=1)
-            print_log(f'TinySaverDetReport written to {self.out_file}', 'current')
+            png = osp.splitext(self.out_file)[0] + '.png'
+            plot_policy_curves(curves, saver_map, base_map, report['gmacs_saver'],
+                               report['gmacs_base'], png,
+                               f'{len(results)} images of {osp.basename(self.ann_file)}; '
+                               'dots: calibrated thresholds', marks)
+            print_log(f'TinySaverDetReport written to {self.out_file} and {png}', 'current')
         # exit ratio and GMACs are TinySaverMetric's keys; only the mAPs here
         flat = {k: report[k] for k in ('saver_map', 'base_map', 'cascade_map', 'map_drop')}
         for row in rows:
