@@ -8,13 +8,18 @@ import torch
 pytest.importorskip('mmdet')
 from mmdet.registry import MODELS  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 
 import tinysaver_mm  # noqa: E402,F401
 from tinysaver_mm.models.detectors import TinySaverDetector  # noqa: E402
 from tinysaver_mm.utils import measure_macs, state_dict_fingerprint  # noqa: E402
 
-init_default_scope('mmdet')
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    """mmdet's default scope for these tests only (other modules use mmpretrain's)."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
 
 
 def rtmdet(widen=0.125, num_classes=3, channels=32):

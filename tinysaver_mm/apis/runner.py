@@ -144,13 +144,14 @@ def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
         ValueError: If the dataset is empty, or (COCO annotations) image
             files are missing or annotations refer to unlisted images.
     """
-    from mmengine.registry import DATASETS, init_default_scope
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    from mmengine.registry import DATASETS, DefaultScope
     ds_cfg = dict(ds_cfg)
-    try:
-        dataset = DATASETS.build(dict(ds_cfg, serialize_data=False))
-    except TypeError:  # a dataset type without serialize_data
-        dataset = DATASETS.build(ds_cfg)
+    # the config's scope for this build only (the caller's scope is kept)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmengine')):
+        try:
+            dataset = DATASETS.build(dict(ds_cfg, serialize_data=False))
+        except TypeError:  # a dataset type without serialize_data
+            dataset = DATASETS.build(ds_cfg)
     check_nonempty(dataset, split)
     check_coco_files(dataset, split)
 

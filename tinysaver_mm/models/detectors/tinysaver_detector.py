@@ -9,6 +9,7 @@ from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmengine.logging import print_log
 from mmengine.model import BaseDataPreprocessor
+from mmengine.registry import DefaultScope
 
 from tinysaver_mm.core import (DET_EXIT_RULES, check_threshold, det_confidence,
                                exit_mask, split_by_mask)
@@ -129,7 +130,8 @@ class TinySaverDetector(BaseDetector):
                           'so its inputs are not normalised.', 'current', logging.WARNING)
             else:
                 cfg['data_preprocessor'] = copy.deepcopy(default_preprocessor)
-        model = MODELS.build(cfg)
+        with DefaultScope.overwrite_default_scope('mmdet'):  # whatever the caller's scope
+            model = MODELS.build(cfg)
         names = None
         if ckpt is not None:
             meta = load_checkpoint_strict(model, ckpt, role).get('meta') or {}
@@ -157,7 +159,8 @@ class TinySaverDetector(BaseDetector):
     def _build_evaluator(self, spec: dict) -> nn.Module:
         spec = dict(spec)
         ckpt = spec.pop('checkpoint', None)
-        head = MODELS.build(spec)
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            head = MODELS.build(spec)
         if ckpt is not None:
             load_checkpoint_strict(head, ckpt, 'evaluator')
         self.checkpoints['evaluator'] = ckpt
