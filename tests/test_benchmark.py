@@ -87,6 +87,32 @@ def test_benchmark_tool_writes_csv_and_png_on_cpu(tmp_path):
     assert [r['exit_ratio'] for r in rows] == [0.0, 0.5]
     assert [r['pair'] for r in csv.DictReader(open(out))] == [rows[0]['pair']] * 2
     assert (tmp_path / 'b.png').is_file()
+    # the config's own test images (shipped weights), as tools/run_benchmark.sh runs it
+    real = run_benchmark(cfg, batch_sizes=(3, ), exit_ratios=(0.5, ), warmup=0, repeats=1,
+                         out=out, device='cpu', pair='real', fuse_conv_bn=True)
+    assert real[0]['batch_size'] == 3 and real[0]['ms_per_img_cascade'] > 0
     with pytest.raises(ValueError, match="device 'tpu'"):
         run_benchmark(cfg, batch_sizes=(4, ), exit_ratios=(0, ), random_weights=True,
                       input_shape=(1, 28, 28), out=out, device='tpu')
+
+
+def test_fuse_stages_removes_batchnorm_and_keeps_predictions():
+    """--fuse-conv-bn: same routed outputs, no BatchNorm left (shipped Fashion-MNIST pair)."""
+    import copy
+    import os.path as osp
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    from tinysaver_mm.apis.benchmark import fuse_stages
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(osp.join(root, 'configs', 'fashion_mnist',
+                                   'tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py'))
+    model = MODELS.build(cfg.model).eval()
+    fused = copy.deepcopy(model)
+    fuse_stages(fused)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    raw = torch.randint(0, 256, (16, 1, 28, 28), generator=torch.Generator().manual_seed(0),
+                        dtype=torch.uint8)
+    probs, by, _ = model.route(raw)
+    fprobs, fby, _ = fused.route(raw)
+    assert torch.allclose(probs, fprobs, atol=1e-4) and torch.equal(by, fby)

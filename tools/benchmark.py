@@ -24,10 +24,12 @@ def main():
                    help='random uint8 images of this shape instead of the test set')
     p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
     p.add_argument('--out', help='CSV (default results/benchmark_<device>.csv)')
+    p.add_argument('--fuse-conv-bn', action='store_true',
+                   help='fold BatchNorm into the convs of both models before timing')
     a = p.parse_args()
     rows = run_benchmark(a.config, a.checkpoint, a.pair, a.batch_sizes, a.exit_ratios,
                          a.warmup, a.repeats, a.random_weights, a.input_shape, a.out,
-                         a.device)
+                         a.device, a.fuse_conv_bn)
     print(f'{"pair":<34}{"bs":>5}{"exit":>6}{"ms/img base":>13}{"ms/img casc":>13}'
           f'{"speedup":>9}{"MACs pred":>10}{"effic.":>8}{"overhead%":>10}')
     for r in rows:
