@@ -9,6 +9,6 @@ bash tools/install.sh
 PY=.venv/bin/python
 rm -f results/benchmark_cpu.csv results/benchmark_cpu.png
 $PY tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py \
-  --pair fmnist_w4s2_w16 --batch-sizes 1 32 256 --device cpu
+  --pair fmnist_w4s2_w16 --batch-sizes 1 32 256 --warmup 5 --repeats 21 --device cpu
 $PY tools/benchmark.py configs/imagenet/tinysaver_mobilenet-v3-small_resnet50_in1k.py \
   --pair in1k_mbv3s_r50_224 --random-weights --input-shape 3 224 224 --batch-sizes 1 32 --repeats 3 --device cpu
