@@ -1,6 +1,4 @@
 """Benchmark helpers: forced exit ratios, rows, and bad input."""
-import math
-
 import pytest
 import torch
 
@@ -45,8 +43,27 @@ def test_benchmark_rows_and_macs_prediction():
     for r in rows:
         assert r['macs_speedup'] == pytest.approx(b / (s + (1 - r['exit_ratio']) * b))
         assert r['efficiency'] == pytest.approx(r['speedup'] / r['macs_speedup'])
-        assert math.isnan(r['routing_overhead_pct']) == (r['exit_ratio'] != 0)
+        assert r['stages_speedup'] == pytest.approx(
+            r['ms_per_img_base'] / r['ms_per_img_back_to_back'])
+        assert r['routing_overhead_pct'] == pytest.approx(
+            100 * (r['ms_per_img_cascade'] / r['ms_per_img_back_to_back'] - 1))
     assert model.threshold == 0.5  # restored
+
+
+def test_back_to_back_gives_the_base_the_rows_the_cascade_gives_it():
+    model = _model()
+    model.measure_stage_macs(_batch(1))  # not to count the MACs measurement's runs
+    seen = []
+    model.base.register_forward_hook(
+        lambda m, args, kwargs, out: seen.append(len(args[0] if args else kwargs['inputs'])),
+        with_kwargs=True)
+    for r in (0, 0.5, 1.0):
+        seen.clear()
+        benchmark_cascade(model, _batch, 'toy', batch_sizes=(6, ), exit_ratios=(r, ),
+                          warmup=0, repeats=2, macs={'saver': 1, 'base': 2})
+        rest = 6 - round(r * 6)
+        # base alone twice on 6 images; cascade and back to back twice each on the rest
+        assert sorted(seen) == sorted([6, 6] + [rest] * 4 * (rest > 0))
 
 
 @pytest.mark.parametrize('kw, match', [
@@ -91,6 +108,11 @@ def test_benchmark_tool_writes_csv_and_png_on_cpu(tmp_path):
     real = run_benchmark(cfg, batch_sizes=(3, ), exit_ratios=(0.5, ), warmup=0, repeats=1,
                          out=out, device='cpu', pair='real', fuse_conv_bn=True)
     assert real[0]['batch_size'] == 3 and real[0]['ms_per_img_cascade'] > 0
+    # another batch size of the same pair is added, not put in place of the first run
+    run_benchmark(cfg, batch_sizes=(2, ), exit_ratios=(1.0, ), warmup=0, repeats=1,
+                  random_weights=True, input_shape=(1, 28, 28), out=out, device='cpu')
+    assert [(r['pair'], r['batch_size']) for r in csv.DictReader(open(out))] == [
+        (rows[0]['pair'], '4')] * 2 + [('real', '3'), (rows[0]['pair'], '2')]
     with pytest.raises(ValueError, match="device 'tpu'"):
         run_benchmark(cfg, batch_sizes=(4, ), exit_ratios=(0, ), random_weights=True,
                       input_shape=(1, 28, 28), out=out, device='tpu')

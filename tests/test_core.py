@@ -7,7 +7,7 @@ import torch
 
 from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_curve,
                                cascade_macs_per_image, check_threshold,
-                               confidence_scores, macs_saved_pct, scatter_rows)
+                               confidence_scores, macs_saved_pct, route_batch)
 
 
 def _probs(n=50, k=7, seed=0):
@@ -42,14 +42,42 @@ def test_threshold_outside_unit_interval_is_refused(bad):
         check_threshold(bad)
 
 
-def test_scatter_rows_restores_batch_order():
-    rows = torch.randn(9, 3)
-    perm = torch.randperm(9)
-    a, b = perm[:4], perm[4:]
-    out = scatter_rows([(a, rows[a]), (b, rows[b])], 9)
-    assert torch.equal(out, rows)
-    with pytest.raises(ValueError, match='exactly once'):
-        scatter_rows([(a, rows[a]), (a, rows[a])], 9)
+@pytest.mark.parametrize('thresholds', [[0.5], [0.0], [1.0], [0.6, 0.4], [0.3, 0.9]])
+@pytest.mark.parametrize('n', [1, 2, 17])
+def test_route_batch_matches_brute_force(thresholds, n):
+    g = torch.Generator().manual_seed(n)
+    full = [torch.softmax(3 * torch.randn(n, 5, generator=g), 1)
+            for _ in range(len(thresholds) + 1)]
+    before = [f.clone() for f in full]
+    calls = []
+
+    def run(stage, rows):
+        calls.append((stage, rows))
+        return full[stage] if rows is None else full[stage][rows]
+
+    conf = lambda p: p.max(1).values  # noqa: E731
+    out, answered_by, first = route_batch(run, conf, thresholds, n)
+    # brute force: every stage on every image, first one sure enough answers
+    for i in range(n):
+        stage = next((s for s, t in enumerate(thresholds) if conf(full[s][i:i + 1])[0] >= t),
+                     len(thresholds))
+        assert answered_by[i] == stage
+        assert torch.equal(out[i], full[stage][i])
+    assert torch.equal(first, conf(full[0]))
+    # each stage ran once, on exactly the rows that reached it, or not at all
+    for stage, rows in calls:
+        reached = (answered_by >= stage).nonzero().squeeze(1)
+        assert torch.equal(torch.arange(n) if rows is None else rows, reached)
+        assert rows is not None or reached.numel() == n
+    assert [s for s, _ in calls] == list(range(int(answered_by.max()) + 1))
+    assert all(torch.equal(f, b) for f, b in zip(full, before))  # outputs not written to
+
+
+def test_route_batch_refuses_different_output_shapes():
+    outs = [torch.full((4, 3), 0.1), torch.full((4, 5), 0.1)]
+    with pytest.raises(ValueError, match=r'base.*\(5,\).*saver.*\(3,\)'):
+        route_batch(lambda s, r: outs[s], lambda p: p.max(1).values, [0.5], 4,
+                    ['saver', 'base'])
 
 
 def test_cascade_macs_and_saving():

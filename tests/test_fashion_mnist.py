@@ -25,9 +25,12 @@ def tool(*args, check=True):
     return proc
 
 
-def test_tools_test_routes_real_images_like_the_stages_alone(tmp_path):
+@pytest.mark.parametrize('cascade', [CASCADE, CASCADE.replace(
+    'resnet18-w4s2_resnet18', 'convnet-c16-32-64_resnet18')])
+def test_tools_test_routes_real_images_like_the_stages_alone(tmp_path, cascade):
     """tools/test.py on 1,000 test images: the dumped predictions equal the
-    saver's where it exited and the base's elsewhere (each run alone)."""
+    saver's where it exited and the base's elsewhere (each run alone), for
+    both shipped Fashion-MNIST pairs."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
@@ -35,14 +38,14 @@ def test_tools_test_routes_real_images_like_the_stages_alone(tmp_path):
 
     from tinysaver_mm.apis import predict_stages
     out = str(tmp_path / 'preds.pkl')
-    proc = tool('tools/test.py', CASCADE, '--work-dir', str(tmp_path), '--out', out,
+    proc = tool('tools/test.py', cascade, '--work-dir', str(tmp_path), '--out', out,
                 '--cfg-options', 'test_dataloader.dataset.indices=1000')
     assert 'tinysaver/exit_ratio' in proc.stdout and 'accuracy/top1' in proc.stdout
     with open(out, 'rb') as f:
         preds = pickle.load(f)
     assert len(preds) == 1000
 
-    cfg = Config.fromfile(CASCADE)
+    cfg = Config.fromfile(cascade)
     cfg.test_dataloader.dataset.indices = 1000
     init_default_scope('mmpretrain')
     from tinysaver_mm.utils import model_cfg_of

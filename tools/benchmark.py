@@ -5,7 +5,7 @@ Example:
 """
 import argparse
 
-from tinysaver_mm.apis.benchmark import run_benchmark
+from tinysaver_mm.apis.benchmark import goal_report, run_benchmark
 
 
 def main():
@@ -31,12 +31,15 @@ def main():
                          a.warmup, a.repeats, a.random_weights, a.input_shape, a.out,
                          a.device, a.fuse_conv_bn)
     print(f'{"pair":<34}{"bs":>5}{"exit":>6}{"ms/img base":>13}{"ms/img casc":>13}'
-          f'{"speedup":>9}{"MACs pred":>10}{"effic.":>8}{"overhead%":>10}')
+          f'{"speedup":>9}{"MACs pred":>10}{"effic.":>8}{"stages":>8}{"overhead%":>10}')
     for r in rows:
         print(f'{r["pair"]:<34}{r["batch_size"]:>5}{r["exit_ratio"]:>6.2f}'
               f'{r["ms_per_img_base"]:>13.4f}{r["ms_per_img_cascade"]:>13.4f}'
               f'{r["speedup"]:>9.2f}{r["macs_speedup"]:>10.2f}{r["efficiency"]:>8.2f}'
-              f'{r["routing_overhead_pct"]:>10.1f}')
+              f'{r["stages_speedup"]:>8.2f}{r["routing_overhead_pct"]:>10.1f}')
+    print('stages = speedup of saver + base back to back (free routing); overhead% = cascade '
+          'vs that')
+    print('\n'.join(['goals:'] + goal_report(rows)))
     print('written: results CSV and its .png (see --out)')
 
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
 MODELS=("$@")
-[ ${#MODELS[@]} -gt 0 ] || MODELS=(resnet18-w2s2 resnet18-w4s2 resnet18-w4 resnet18-w8 resnet18-w16)
+[ ${#MODELS[@]} -gt 0 ] || MODELS=(resnet18-w2s2 resnet18-w4s2 resnet18-w4 resnet18-w8 resnet18-w16 convnet-c16-32-64)
 for m in "${MODELS[@]}"; do
   echo "[train_zoo $(date +%H:%M:%S)] $m"
   rm -rf "work_dirs/$m"

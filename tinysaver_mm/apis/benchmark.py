@@ -9,8 +9,8 @@ from tqdm import tqdm
 from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
                                confidence_scores)
 
-__all__ = ['forced_threshold', 'fuse_stages', 'time_fn', 'benchmark_cascade', 'run_benchmark',
-           'CSV_COLUMNS']
+__all__ = ['forced_threshold', 'fuse_stages', 'time_fn', 'time_fns', 'benchmark_cascade',
+           'goal_report', 'run_benchmark', 'CSV_COLUMNS']
 
 _SYNTHETIC = '_benchmark_synthetic'
 
@@ -18,7 +18,7 @@ CSV_COLUMNS = [
     'pair', 'batch_size', 'exit_ratio', 'ms_per_img_base', 'ms_per_img_cascade',
     'speedup', 'macs_speedup', 'efficiency', 'ms_per_img_saver',
     'ms_per_img_cascade_min', 'ms_per_img_cascade_max', 'img_per_s_cascade',
-    'routing_overhead_pct'
+    'ms_per_img_back_to_back', 'stages_speedup', 'routing_overhead_pct'
 ]
 
 
@@ -66,16 +66,36 @@ def time_fn(fn: Callable[[], object], warmup: int, repeats: int) -> List[float]:
 
     CUDA work is synchronised before and after each timed call.
     """
+    return time_fns({'fn': fn}, warmup, repeats)['fn']
+
+
+def time_fns(fns: Dict[str, Callable[[], object]], warmup: int,
+             repeats: int) -> Dict[str, List[float]]:
+    """Seconds per call of each function, timed in alternation.
+
+    Each round calls every function once, in an order reversed every other
+    round, so drift of the machine's speed (other load, frequency scaling)
+    affects all of them alike and their ratios stay fair.
+
+    Args:
+        fns (dict[str, callable]): Functions to time.
+        warmup (int): Untimed rounds first.
+        repeats (int): Timed rounds.
+
+    Returns:
+        dict[str, list[float]]: ``repeats`` timings per function.
+    """
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
+    names = list(fns)
+    times: Dict[str, List[float]] = {k: [] for k in names}
+    for i in range(warmup + repeats):
+        for name in (names if i % 2 == 0 else names[::-1]):
+            sync()
+            start = time.perf_counter()
+            fns[name]()
+            sync()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -86,11 +106,18 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
                       warmup: int = 2, repeats: int = 5,
                       macs: Optional[Dict[str, int]] = None,
                       synthetic_confidence: bool = False) -> List[dict]:
-    """Time base alone, saver alone and the routed cascade.
+    """Time base alone, saver alone, the routed cascade and its stages back to back.
 
-    All three run through ``test_step`` (preprocessing + predict), as the
-    Runner calls them. Exit ratios are forced per batch with
-    :func:`forced_threshold`, so the cascade code itself is unchanged.
+    Everything runs through ``test_step`` (preprocessing + predict), as the
+    Runner calls it. Exit ratios are forced per batch with
+    :func:`forced_threshold`, so the cascade code itself is unchanged. At
+    each exit ratio, base alone, the cascade and "back to back" (the saver on
+    the batch, then the base on the images the cascade sends it, without
+    routing) are timed call by call in alternation: ``routing_overhead_pct``
+    is the cascade's time over back to back (at exit ratio 0: over saver +
+    base on the whole batch), ``stages_speedup`` the speedup free routing
+    would give with these two models, ``efficiency`` the measured speedup
+    over the MACs-predicted one.
 
     Args:
         model: A two-stage TinySaver cascade.
@@ -130,11 +157,9 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
     for bs in batch_sizes:
         raw = make_batch(bs)
         data = {'inputs': raw, 'data_samples': None}
-        ms = {}
-        for role in ('saver', 'base'):
-            stage = getattr(model, role)
-            t = time_fn(lambda: stage.test_step(data), warmup, repeats)
-            ms[role] = 1e3 * statistics.median(t) / bs
+        saver = model.saver
+        ms_saver = 1e3 * statistics.median(
+            time_fn(lambda: saver.test_step(data), warmup, repeats)) / bs
         saved_thr, saved_rule = model.threshold, model.exit_rule
         if synthetic_confidence:
             conf = torch.rand(bs, generator=torch.Generator().manual_seed(bs))
@@ -143,7 +168,7 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
         else:
             conf = confidence_scores(model.stage_probs('saver', raw), model.exit_rule)
         try:
-            rows += _sweep(model, data, conf, bs, ms, macs, pair, exit_ratios, warmup,
+            rows += _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup,
                            repeats)
         finally:
             model.threshold, model.exit_rule = saved_thr, saved_rule
@@ -151,26 +176,82 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
     return rows
 
 
-def _sweep(model, data, conf, bs, ms, macs, pair, exit_ratios, warmup, repeats):
-    """Time the cascade at each forced exit ratio of one batch."""
+def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, repeats):
+    """Time base alone, the cascade and its stages back to back at each exit ratio.
+
+    "Back to back" is the saver on the batch, then the base on exactly the
+    images the cascade sends it, with no routing: the cascade's time when
+    routing is free. All three alternate call by call (:func:`time_fns`).
+    """
     rows = []
+    raw = data['inputs']
+    base_alone = lambda: model.base.test_step(data)  # noqa: E731
     for r in tqdm(exit_ratios, desc=f'{pair} batch {bs}', unit='ratio'):
         model.threshold = forced_threshold(conf, r)
-        t = time_fn(lambda: model.test_step(data), warmup, repeats)
-        cascade = [1e3 * x / bs for x in t]
-        med = statistics.median(cascade)
+        passed = (conf < model.threshold).nonzero().squeeze(1)
+        rest = {'inputs': raw[passed.to(raw.device)], 'data_samples': None}
+
+        def back_to_back(rest=rest):
+            model.saver.test_step(data)
+            if len(rest['inputs']):
+                model.base.test_step(rest)
+
+        t = time_fns(dict(base=base_alone, cascade=lambda: model.test_step(data),
+                          back_to_back=back_to_back), warmup, repeats)
+        med = {k: 1e3 * statistics.median(v) / bs for k, v in t.items()}
+        cascade = [1e3 * x / bs for x in t['cascade']]
         predicted = macs['base'] / cascade_macs_per_image(
             [macs['saver'], macs['base']], [1.0, 1.0 - float(r)])
+        speedup = med['base'] / med['cascade']
         rows.append(dict(
             pair=pair, batch_size=bs, exit_ratio=float(r),
-            ms_per_img_base=ms['base'], ms_per_img_cascade=med,
-            speedup=ms['base'] / med, macs_speedup=predicted,
-            efficiency=(ms['base'] / med) / predicted,
-            ms_per_img_saver=ms['saver'], ms_per_img_cascade_min=min(cascade),
-            ms_per_img_cascade_max=max(cascade), img_per_s_cascade=1e3 / med,
-            routing_overhead_pct=(100.0 * (med / (ms['saver'] + ms['base']) - 1.0)
-                                  if float(r) == 0.0 else float('nan'))))
+            ms_per_img_base=med['base'], ms_per_img_cascade=med['cascade'],
+            speedup=speedup, macs_speedup=predicted, efficiency=speedup / predicted,
+            ms_per_img_saver=ms_saver, ms_per_img_cascade_min=min(cascade),
+            ms_per_img_cascade_max=max(cascade), img_per_s_cascade=1e3 / med['cascade'],
+            ms_per_img_back_to_back=med['back_to_back'],
+            stages_speedup=med['base'] / med['back_to_back'],
+            routing_overhead_pct=100.0 * (med['cascade'] / med['back_to_back'] - 1.0)))
     return rows
+
+
+def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int = 32,
+                max_overhead_pct: float = 3.0) -> List[str]:
+    """Lines saying which rows meet the speed goals and which miss them.
+
+    Goals (issue 5): efficiency >= ``min_efficiency`` at batch >= ``min_batch``,
+    and routing overhead <= ``max_overhead_pct`` at exit ratio 0 (cascade vs
+    saver + base back to back), each per pair.
+
+    Args:
+        rows (list[dict]): Rows from :func:`benchmark_cascade`.
+        min_efficiency (float): Efficiency goal.
+        min_batch (int): Smallest batch size the efficiency goal is for.
+        max_overhead_pct (float): Overhead goal, in percent.
+
+    Returns:
+        list[str]: One line per pair and goal, with the rows that miss it.
+    """
+    lines = []
+    for pair in dict.fromkeys(r['pair'] for r in rows):
+        mine = [r for r in rows if r['pair'] == pair]
+        eff = [r for r in mine if r['batch_size'] >= min_batch]
+        miss = [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["efficiency"]:.2f}'
+                for r in eff if r['efficiency'] < min_efficiency]
+        if eff:
+            lines.append(f'{pair}: efficiency >= {min_efficiency} at batch >= {min_batch}: '
+                         + (f'MISSED at {"; ".join(miss)}' if miss else
+                            f'met ({len(eff)} rows, min {min(r["efficiency"] for r in eff):.2f})'))
+        over = [r for r in mine if r['exit_ratio'] == 0]
+        miss = [f'batch {r["batch_size"]}: {r["routing_overhead_pct"]:.1f}%'
+                for r in over if r['routing_overhead_pct'] > max_overhead_pct]
+        if over:
+            lines.append(f'{pair}: routing overhead <= {max_overhead_pct}% at exit 0: '
+                         + (f'MISSED at {"; ".join(miss)}' if miss else
+                            'met (' + ', '.join(f'batch {r["batch_size"]}: '
+                                               f'{r["routing_overhead_pct"]:.1f}%'
+                                               for r in over) + ')'))
+    return lines
 
 
 def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[str] = None,
@@ -195,8 +276,8 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
         input_shape (Sequence[int], optional): ``C H W`` of random uint8
             images; by default the config's test images are used.
         out (str, optional): CSV path (default
-            ``results/benchmark_<device>.csv``); rows of other pairs already
-            there are kept, and a PNG is written beside it.
+            ``results/benchmark_<device>.csv``); rows already there for other
+            pairs or batch sizes are kept, and a PNG is written beside it.
         device (str): ``'auto'`` (CUDA when available, else CPU), ``'cpu'``
             or ``'cuda'``.
         fuse_conv_bn (bool): Fold each BatchNorm into the preceding conv in
@@ -254,6 +335,6 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
     rows = benchmark_cascade(model, lambda bs: images[:bs], pair, batch_sizes,
                              exit_ratios, warmup, repeats,
                              synthetic_confidence=random_weights)
-    all_rows = merge_csv(rows, out, CSV_COLUMNS)
+    all_rows = merge_csv(rows, out, CSV_COLUMNS, key=('pair', 'batch_size'))
     plot_speedup(all_rows, osp.splitext(out)[0] + '.png')
     return rows

@@ -3,29 +3,32 @@ import csv
 import math
 import os
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Union
 
 __all__ = ['merge_csv', 'plot_speedup']
 
 
 def merge_csv(rows: List[dict], path: str, columns: Sequence[str],
-              key: str = 'pair') -> List[dict]:
+              key: Union[str, Sequence[str]] = 'pair') -> List[dict]:
     """Write ``rows`` to ``path``, keeping earlier rows whose ``key`` differs.
 
     Args:
         rows (list[dict]): New rows.
         path (str): CSV file.
         columns (Sequence[str]): Column order.
-        key (str): Rows of the same ``key`` value as a new row are replaced.
+        key (str | Sequence[str]): Column(s); earlier rows with the same
+            values there as a new row are replaced.
 
     Returns:
         list[dict]: All rows now in the file.
     """
+    keys = (key, ) if isinstance(key, str) else tuple(key)
+    ident = lambda r: tuple(str(r[k]) for k in keys)  # noqa: E731
     old = []
     if osp.isfile(path):
         with open(path, newline='') as f:
-            new_keys = {str(r[key]) for r in rows}
-            old = [r for r in csv.DictReader(f) if r[key] not in new_keys]
+            new_keys = {ident(r) for r in rows}
+            old = [r for r in csv.DictReader(f) if ident(r) not in new_keys]
     all_rows = old + rows
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w', newline='') as f:
@@ -39,11 +42,12 @@ def merge_csv(rows: List[dict], path: str, columns: Sequence[str],
 
 
 def plot_speedup(rows: List[dict], path: str) -> None:
-    """Speedup vs exit ratio, measured (solid) and MACs-predicted (dashed).
+    """Speedup vs exit ratio: measured (solid), MACs-predicted (dashed) and,
+    where the rows have it, saver + base back to back without routing (dotted).
 
     Args:
         rows (list[dict]): Rows with pair, batch_size, exit_ratio, speedup,
-            macs_speedup (strings or numbers).
+            macs_speedup and optionally stages_speedup (strings or numbers).
         path (str): PNG file to write.
     """
     import matplotlib
@@ -62,6 +66,9 @@ def plot_speedup(rows: List[dict], path: str) -> None:
                     label=f'measured, batch {bs}')
             ax.plot(x, [float(r['macs_speedup']) for r in rs], '--', color=color,
                     alpha=0.6, label=f'MACs-predicted, batch {bs}')
+            if all(r.get('stages_speedup') not in (None, '') for r in rs):
+                ax.plot(x, [float(r['stages_speedup']) for r in rs], ':', color=color,
+                        alpha=0.8, label=f'stages back to back, batch {bs}')
         ax.axhline(1.0, color='gray', lw=0.8)
         ax.set_yscale('log')
         ax.set_xlabel('exit ratio (share of images answered by the saver)')

@@ -1,5 +1,6 @@
 """TinySaverClassifier: a tiny saver answers the easy images, a base the rest."""
 import copy
+import itertools
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -12,8 +13,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from tinysaver_mm.core import (CONFIDENCE_RULES, check_threshold,
-                               confidence_scores, exit_mask, scatter_rows,
-                               split_by_mask)
+                               confidence_scores, route_batch)
 from tinysaver_mm.utils import (load_checkpoint_strict, measure_macs,
                                 resolve_stage_spec)
 from .stage_probs import classifier_probs, preprocess
@@ -23,10 +23,8 @@ __all__ = ['TinySaverClassifier']
 Inputs = Union[torch.Tensor, List[torch.Tensor]]
 
 
-def _take(inputs: Inputs, index: torch.Tensor, batch_size: int) -> Inputs:
+def _take(inputs: Inputs, index: torch.Tensor) -> Inputs:
     """Rows ``index`` of a batch (a stacked tensor or a list of images)."""
-    if index.numel() == batch_size:  # everything still routed: no copy
-        return inputs
     if isinstance(inputs, torch.Tensor):
         return inputs.index_select(0, index.to(inputs.device))
     return [inputs[i] for i in index.tolist()]
@@ -227,7 +225,7 @@ class TinySaverClassifier(BaseClassifier):
 
     @torch.no_grad()
     def route(self, inputs: Inputs) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Run the cascade with real batch routing.
+        """Run the cascade with real batch routing (see :func:`route_batch`).
 
         Args:
             inputs: A raw batch (N images).
@@ -237,31 +235,12 @@ class TinySaverClassifier(BaseClassifier):
             index of the stage that answered each image (N,), and the saver's
             confidence for each image (N,).
         """
-        n = len(inputs)
-        thresholds = self._thresholds + [None]
-        remaining = torch.arange(n)
-        answered_by = torch.empty(n, dtype=torch.long)
-        parts, saver_conf, num_classes = [], None, None
-        for i, (role, thr) in enumerate(zip(self.stage_names, thresholds)):
-            probs = self.stage_probs(role, _take(inputs, remaining, n)).cpu()
-            if num_classes is not None and probs.size(1) != num_classes:
-                raise ValueError(
-                    f'The {role} predicts {probs.size(1)} classes but the '
-                    f'saver {num_classes}; use models with the same label set.')
-            num_classes = probs.size(1)
-            if thr is None:
-                exits = torch.ones(len(remaining), dtype=torch.bool)
-            else:
-                conf = confidence_scores(probs, self.exit_rule)
-                if i == 0:
-                    saver_conf = conf
-                exits = exit_mask(conf, thr)
-            done, remaining = split_by_mask(remaining, exits)
-            parts.append((done, probs[exits]))
-            answered_by[done] = i
-            if remaining.numel() == 0:
-                break
-        return scatter_rows(parts, n), answered_by, saver_conf
+        def run(stage: int, rows: Optional[torch.Tensor]) -> torch.Tensor:
+            sub = inputs if rows is None else _take(inputs, rows)
+            return self.stage_probs(self.stage_names[stage], sub).cpu()
+
+        return route_batch(run, lambda p: confidence_scores(p, self.exit_rule),
+                           self._thresholds, len(inputs), self.stage_names)
 
     def predict(self, inputs: Inputs,
                 data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:
@@ -281,23 +260,21 @@ class TinySaverClassifier(BaseClassifier):
             list[DataSample]: One per image, in batch order.
         """
         scores, answered_by, saver_conf = self.route(inputs)
-        stage_macs = [self.stage_macs(r) for r in self.stage_names]
-        cumulative = torch.tensor(stage_macs, dtype=torch.float64).cumsum(0)
-        spent = cumulative[answered_by].tolist()
-        labels = scores.argmax(dim=1, keepdim=True)
-        stage_idx = answered_by.tolist()
-        conf = saver_conf.tolist()
+        names = self.stage_names
+        stage_macs = [self.stage_macs(r) for r in names]
+        spent = [float(m) for m in itertools.accumulate(stage_macs)]
+        constant = dict(cascade_stages=names,
+                        **{f'macs_{r}': m for r, m in zip(names, stage_macs)})
         device = inputs.device if isinstance(inputs, torch.Tensor) else inputs[0].device
-        scores, labels = scores.to(device), labels.to(device)
+        scores = scores.to(device)
+        labels = scores.argmax(dim=1, keepdim=True)
         if data_samples is None:
-            data_samples = [DataSample() for _ in range(len(stage_idx))]
-        for i, ds in enumerate(data_samples):
-            ds.set_pred_score(scores[i]).set_pred_label(labels[i])
-            ds.set_field(stage_idx[i] == 0, 'exited', field_type='metainfo')
-            ds.set_field(self.stage_names[stage_idx[i]], 'answered_by', field_type='metainfo')
-            ds.set_field(conf[i], 'saver_confidence', field_type='metainfo')
-            ds.set_field(spent[i], 'macs', field_type='metainfo')
-            ds.set_field(self.stage_names, 'cascade_stages', field_type='metainfo')
-            for role, macs in zip(self.stage_names, stage_macs):
-                ds.set_field(macs, f'macs_{role}', field_type='metainfo')
+            data_samples = [DataSample() for _ in range(len(scores))]
+        for ds, score, label, stage, conf in zip(data_samples, scores, labels,
+                                                 answered_by.tolist(), saver_conf.tolist()):
+            ds.set_pred_score(score).set_pred_label(label)
+            fields = dict(exited=stage == 0, answered_by=names[stage],
+                          saver_confidence=conf, macs=spent[stage], **constant)
+            for key, value in fields.items():  # set_metainfo would deep-copy
+                ds.set_field(value, key, field_type='metainfo')
         return data_samples
