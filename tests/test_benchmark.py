@@ -138,3 +138,26 @@ def test_fuse_stages_removes_batchnorm_and_keeps_predictions():
     probs, by, _ = model.route(raw)
     fprobs, fby, _ = fused.route(raw)
     assert torch.allclose(probs, fprobs, atol=1e-4) and torch.equal(by, fby)
+
+
+def test_summary_of_a_csv_reports_goals_per_pair(tmp_path):
+    from tinysaver_mm.apis.benchmark import goal_report, markdown_table, read_rows
+    from tinysaver_mm.utils.report import merge_csv
+
+    def row(pair, bs, r, eff, over):
+        return dict(pair=pair, batch_size=bs, exit_ratio=r, efficiency=eff,
+                    routing_overhead_pct=over, ms_per_img_base=1.0, ms_per_img_cascade=1.0,
+                    speedup=eff, macs_speedup=1.0, stages_speedup=1.0)
+    rows = [row('a', 1, 0, 0.5, 5.0), row('a', 32, 0, 0.9, 1.0), row('a', 32, 0.9, 0.8, 2.0),
+            row('b', 256, 0, 0.95, 2.5), row('b', 256, 1.0, 0.86, float('nan'))]
+    path = str(tmp_path / 'b.csv')
+    merge_csv(rows, path, CSV_COLUMNS, key=('pair', 'batch_size'))
+    back = read_rows(path)
+    assert back[2]['batch_size'] == 32 and back[2]['efficiency'] == 0.8
+    assert len(markdown_table(back).splitlines()) == 2 + len(rows)
+    lines = goal_report(back)
+    assert lines == [
+        'a: efficiency >= 0.85 at batch >= 32: MISSED at batch 32 exit 0.9: 0.800',
+        'a: routing overhead <= 3.0% at exit 0: MISSED at batch 1: 5.0%',
+        'b: efficiency >= 0.85 at batch >= 32: met (2 rows, min 0.860)',
+        'b: routing overhead <= 3.0% at exit 0: met (batch 256: 2.5%)']

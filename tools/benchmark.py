@@ -2,15 +2,16 @@
 
 Example:
     python tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py
+    python tools/benchmark.py --summary results/benchmark_cpu.csv   # table + goals of a CSV
 """
 import argparse
 
-from tinysaver_mm.apis.benchmark import goal_report, run_benchmark
+from tinysaver_mm.apis.benchmark import goal_report, markdown_table, read_rows, run_benchmark
 
 
 def main():
     p = argparse.ArgumentParser(description='Benchmark a TinySaver cascade')
-    p.add_argument('config', help='TinySaverClassifier config')
+    p.add_argument('config', nargs='?', help='TinySaverClassifier config')
     p.add_argument('checkpoint', nargs='?', default=None, help='whole-cascade weights')
     p.add_argument('--pair', help='row label (default: config name)')
     p.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32, 256])
@@ -26,21 +27,23 @@ def main():
     p.add_argument('--out', help='CSV (default results/benchmark_<device>.csv)')
     p.add_argument('--fuse-conv-bn', action='store_true',
                    help='fold BatchNorm into the convs of both models before timing')
+    p.add_argument('--summary', metavar='CSV',
+                   help='only print the table and goal report of an existing CSV')
     a = p.parse_args()
-    rows = run_benchmark(a.config, a.checkpoint, a.pair, a.batch_sizes, a.exit_ratios,
-                         a.warmup, a.repeats, a.random_weights, a.input_shape, a.out,
-                         a.device, a.fuse_conv_bn)
-    print(f'{"pair":<34}{"bs":>5}{"exit":>6}{"ms/img base":>13}{"ms/img casc":>13}'
-          f'{"speedup":>9}{"MACs pred":>10}{"effic.":>8}{"stages":>8}{"overhead%":>10}')
-    for r in rows:
-        print(f'{r["pair"]:<34}{r["batch_size"]:>5}{r["exit_ratio"]:>6.2f}'
-              f'{r["ms_per_img_base"]:>13.4f}{r["ms_per_img_cascade"]:>13.4f}'
-              f'{r["speedup"]:>9.2f}{r["macs_speedup"]:>10.2f}{r["efficiency"]:>8.2f}'
-              f'{r["stages_speedup"]:>8.2f}{r["routing_overhead_pct"]:>10.1f}')
-    print('stages = speedup of saver + base back to back (free routing); overhead% = cascade '
-          'vs that')
+    if a.summary:
+        rows = read_rows(a.summary)
+    elif a.config:
+        rows = run_benchmark(a.config, a.checkpoint, a.pair, a.batch_sizes, a.exit_ratios,
+                             a.warmup, a.repeats, a.random_weights, a.input_shape, a.out,
+                             a.device, a.fuse_conv_bn)
+    else:
+        p.error('give a cascade CONFIG to benchmark, or --summary CSV')
+    print(markdown_table(rows))
+    print('stages back to back = speedup of saver + base run back to back, the base on the '
+          'images the cascade sends it (free routing); routing overhead = cascade vs that')
     print('\n'.join(['goals:'] + goal_report(rows)))
-    print('written: results CSV and its .png (see --out)')
+    if not a.summary:
+        print('written: results CSV and its .png (see --out)')
 
 
 if __name__ == '__main__':

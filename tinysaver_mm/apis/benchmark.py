@@ -10,7 +10,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
                                confidence_scores)
 
 __all__ = ['forced_threshold', 'fuse_stages', 'time_fn', 'time_fns', 'benchmark_cascade',
-           'goal_report', 'run_benchmark', 'CSV_COLUMNS']
+           'goal_report', 'markdown_table', 'read_rows', 'run_benchmark', 'CSV_COLUMNS']
 
 _SYNTHETIC = '_benchmark_synthetic'
 
@@ -117,7 +117,9 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
     is the cascade's time over back to back (at exit ratio 0: over saver +
     base on the whole batch), ``stages_speedup`` the speedup free routing
     would give with these two models, ``efficiency`` the measured speedup
-    over the MACs-predicted one.
+    over the MACs-predicted one. Ratios are medians over rounds of the ratio
+    of the calls made in the same round (robust to the machine's speed
+    drifting between rounds); the ``ms_per_img_*`` columns are medians.
 
     Args:
         model: A two-stage TinySaver cascade.
@@ -202,7 +204,9 @@ def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, rep
         cascade = [1e3 * x / bs for x in t['cascade']]
         predicted = macs['base'] / cascade_macs_per_image(
             [macs['saver'], macs['base']], [1.0, 1.0 - float(r)])
-        speedup = med['base'] / med['cascade']
+        # ratios of calls made in the same round, then their median: robust to drift
+        paired = lambda a, b: statistics.median(x / y for x, y in zip(t[a], t[b]))  # noqa: E731
+        speedup = paired('base', 'cascade')
         rows.append(dict(
             pair=pair, batch_size=bs, exit_ratio=float(r),
             ms_per_img_base=med['base'], ms_per_img_cascade=med['cascade'],
@@ -210,9 +214,43 @@ def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, rep
             ms_per_img_saver=ms_saver, ms_per_img_cascade_min=min(cascade),
             ms_per_img_cascade_max=max(cascade), img_per_s_cascade=1e3 / med['cascade'],
             ms_per_img_back_to_back=med['back_to_back'],
-            stages_speedup=med['base'] / med['back_to_back'],
-            routing_overhead_pct=100.0 * (med['cascade'] / med['back_to_back'] - 1.0)))
+            stages_speedup=paired('base', 'back_to_back'),
+            routing_overhead_pct=100.0 * (paired('cascade', 'back_to_back') - 1.0)))
     return rows
+
+
+TABLE_COLUMNS = [('pair', 'pair', '{}'), ('batch', 'batch_size', '{}'),
+                 ('exit ratio', 'exit_ratio', '{:g}'), ('ms/img base', 'ms_per_img_base', '{:.4f}'),
+                 ('ms/img cascade', 'ms_per_img_cascade', '{:.4f}'),
+                 ('speedup', 'speedup', '{:.2f}'), ('MACs-predicted', 'macs_speedup', '{:.2f}'),
+                 ('efficiency', 'efficiency', '{:.2f}'),
+                 ('stages back to back', 'stages_speedup', '{:.2f}'),
+                 ('routing overhead %', 'routing_overhead_pct', '{:.1f}')]
+
+
+def read_rows(path: str) -> List[dict]:
+    """Rows of a benchmark CSV, numbers as numbers.
+
+    Raises:
+        FileNotFoundError: If there is no such CSV.
+    """
+    import csv
+    with open(path, newline='') as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k, v in r.items():
+            if k != 'pair':
+                r[k] = int(v) if k == 'batch_size' else (float(v) if v != '' else float('nan'))
+    return rows
+
+
+def markdown_table(rows: List[dict]) -> str:
+    """The main columns of benchmark rows as a Markdown table."""
+    lines = ['| ' + ' | '.join(h for h, _, _ in TABLE_COLUMNS) + ' |',
+             '|' + '---|' * len(TABLE_COLUMNS)]
+    lines += ['| ' + ' | '.join(fmt.format(r[k]) for _, k, fmt in TABLE_COLUMNS) + ' |'
+              for r in rows]
+    return '\n'.join(lines)
 
 
 def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int = 32,
@@ -236,12 +274,12 @@ def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int =
     for pair in dict.fromkeys(r['pair'] for r in rows):
         mine = [r for r in rows if r['pair'] == pair]
         eff = [r for r in mine if r['batch_size'] >= min_batch]
-        miss = [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["efficiency"]:.2f}'
+        miss = [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["efficiency"]:.3f}'
                 for r in eff if r['efficiency'] < min_efficiency]
         if eff:
             lines.append(f'{pair}: efficiency >= {min_efficiency} at batch >= {min_batch}: '
                          + (f'MISSED at {"; ".join(miss)}' if miss else
-                            f'met ({len(eff)} rows, min {min(r["efficiency"] for r in eff):.2f})'))
+                            f'met ({len(eff)} rows, min {min(r["efficiency"] for r in eff):.3f})'))
         over = [r for r in mine if r['exit_ratio'] == 0]
         miss = [f'batch {r["batch_size"]}: {r["routing_overhead_pct"]:.1f}%'
                 for r in over if r['routing_overhead_pct'] > max_overhead_pct]
