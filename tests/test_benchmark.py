@@ -38,7 +38,7 @@ def test_benchmark_rows_and_macs_prediction():
     model = _model()
     rows = benchmark_cascade(model, _batch, 'toy', batch_sizes=(1, 6),
                              exit_ratios=(0, 0.5, 1.0), warmup=0, repeats=1)
-    assert len(rows) == 6 and all(set(CSV_COLUMNS) == set(r) for r in rows)
+    assert len(rows) == 5 and all(set(CSV_COLUMNS) == set(r) for r in rows)  # batch 1: 0, 1
     s, b = model.stage_macs('saver'), model.stage_macs('base')
     for r in rows:
         assert r['macs_speedup'] == pytest.approx(b / (s + (1 - r['exit_ratio']) * b))
@@ -48,6 +48,18 @@ def test_benchmark_rows_and_macs_prediction():
         assert r['routing_overhead_pct'] == pytest.approx(
             100 * (r['ms_per_img_cascade'] / r['ms_per_img_back_to_back'] - 1))
     assert model.threshold == 0.5  # restored
+
+
+def test_benchmark_rows_are_the_exit_ratios_a_batch_can_realise():
+    rows = benchmark_cascade(_model(), _batch, 'toy', batch_sizes=(1, 4),
+                             exit_ratios=(0, 0.25, 0.3, 0.75, 1.0), warmup=0, repeats=1,
+                             macs={'saver': 1, 'base': 9})
+    # batch 1: no exit or one; batch 4: 0.25 and 0.3 both let one image of 4 exit
+    assert [(r['batch_size'], r['exit_ratio']) for r in rows] == [
+        (1, 0.0), (1, 1.0), (4, 0.0), (4, 0.25), (4, 0.75), (4, 1.0)]
+    for r in rows:
+        assert r['macs_speedup'] == pytest.approx(9 / (1 + 9 * (1 - r['exit_ratio'])))
+        assert r['img_per_s_base'] == pytest.approx(1e3 / r['ms_per_img_base'])
 
 
 def test_back_to_back_gives_the_base_the_rows_the_cascade_gives_it():
@@ -157,7 +169,8 @@ def test_summary_of_a_csv_reports_goals_per_pair(tmp_path):
     assert len(markdown_table(back).splitlines()) == 2 + len(rows)
     lines = goal_report(back)
     assert lines == [
-        'a: efficiency >= 0.85 at batch >= 32: MISSED at batch 32 exit 0.9: 0.800',
+        'a: efficiency >= 0.85 at batch >= 32: MISSED at batch 32 exit 0.9: 0.800 '
+        '(free routing: 1.000)',
         'a: routing overhead <= 3.0% at exit 0: MISSED at batch 1: 5.0%',
         'b: efficiency >= 0.85 at batch >= 32: met (2 rows, min 0.860)',
         'b: routing overhead <= 3.0% at exit 0: met (batch 256: 2.5%)']

@@ -81,6 +81,15 @@ def test_threshold_zero_is_saver_only_and_base_never_runs():
     assert torch.allclose(torch.stack([ds.pred_score for ds in out]), ref['saver'], atol=1e-6)
 
 
+def test_first_batch_all_exiting_still_reports_every_stages_macs():
+    # no hook measured anything first: the base has never run when every image exits
+    model = build(threshold=0.0)
+    out = model.predict(raw_batch(4))
+    base = tiny_macs(8, 8, 10)
+    assert all(ds.exited and ds.macs_base == base for ds in out)
+    assert [ds.macs for ds in out] == [tiny_macs(2, 8, 10)] * 4
+
+
 def test_threshold_above_every_confidence_is_base_only():
     model = build(threshold=1.0)
     raw = raw_batch()

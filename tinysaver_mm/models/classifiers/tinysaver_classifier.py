@@ -261,6 +261,8 @@ class TinySaverClassifier(BaseClassifier):
         """
         scores, answered_by, saver_conf = self.route(inputs)
         names = self.stage_names
+        if not set(names) <= {r for r, _ in self._stage_macs}:  # a stage no image reached yet
+            self.measure_stage_macs(inputs)
         stage_macs = [self.stage_macs(r) for r in names]
         spent = [float(m) for m in itertools.accumulate(stage_macs)]
         constant = dict(cascade_stages=names,
