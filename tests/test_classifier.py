@@ -199,3 +199,34 @@ def test_three_stages_route_on_each_stages_confidence():
         assert ds.macs == sum(macs[:model.stage_names.index(w) + 1])
     with pytest.raises(ValueError, match='needs 2 threshold'):
         model.threshold = 0.5
+
+
+def test_packed_samples_equal_mmpretrains_own_setters():
+    """The cascade's one-step packing gives the fields DataSample's setters give,
+    on new samples and on samples from the loader (gt_label, metainfo)."""
+    from mmpretrain.structures import DataSample
+    model = build()
+    raw = raw_batch(6)
+    model.threshold = median_threshold(model, raw)
+    given = [DataSample(metainfo=dict(img_path=f'{i}.png')).set_gt_label(i) for i in range(6)]
+    fresh, loaded = model.predict(raw), model.predict(raw, given)
+    cascade = {'exited', 'answered_by', 'saver_confidence', 'macs', 'cascade_stages',
+               'macs_saver', 'macs_base'}
+    for i, (a, b) in enumerate(zip(fresh, loaded)):
+        ref = DataSample().set_pred_score(a.pred_score).set_pred_label(a.pred_label)
+        assert set(a.keys()) == set(ref.keys())
+        assert set(a.metainfo_keys()) == set(ref.metainfo_keys()) | cascade
+        assert set(b.keys()) == set(ref.keys()) | {'gt_label'}
+        assert set(b.metainfo_keys()) == set(ref.metainfo_keys()) | cascade | {'img_path'}
+        assert a.num_classes == b.num_classes == ref.num_classes == 10
+        assert torch.equal(a.pred_label, ref.pred_label) and a.pred_label.shape == (1, )
+        assert torch.equal(a.pred_score, b.pred_score)
+        assert b.img_path == f'{i}.png' and int(b.gt_label) == i
+
+
+def test_packing_refuses_a_sample_of_another_class_count():
+    from mmpretrain.structures import DataSample
+    model = build()
+    given = [DataSample().set_gt_score(torch.ones(5) / 5) for _ in range(2)]
+    with pytest.raises(ValueError, match='num_classes=5'):
+        model.predict(raw_batch(2), given)

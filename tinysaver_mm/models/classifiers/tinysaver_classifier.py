@@ -23,6 +23,44 @@ __all__ = ['TinySaverClassifier']
 Inputs = Union[torch.Tensor, List[torch.Tensor]]
 
 
+def _pack(sample: DataSample, score: torch.Tensor, label: torch.Tensor,
+          meta: dict) -> None:
+    """Write a prediction and metainfo into a data sample in one step.
+
+    The same fields as ``set_pred_score(score).set_pred_label(label)`` and
+    ``set_field(value, key, field_type='metainfo')`` per ``meta`` key
+    (``num_classes`` included), without their per-call type checks or
+    ``set_metainfo``'s deep copy: packing is a Python loop over the images,
+    and its per-image cost weighs on a tiny saver's batches.
+
+    Args:
+        sample (DataSample): The image's data sample (new or from the loader).
+        score (torch.Tensor): Class probabilities, shape (num_classes,).
+        label (torch.Tensor): Predicted class, shape (1,).
+        meta (dict): Metainfo fields to add.
+
+    Raises:
+        AttributeError: If a name is already a field of the other kind.
+        ValueError: If the sample's ``num_classes`` differs from the score's.
+    """
+    data = dict(pred_score=score, pred_label=label)
+    num_classes = sample.__dict__.get('num_classes')
+    if num_classes is None:
+        meta = dict(meta, num_classes=len(score))
+    elif num_classes != len(score):
+        raise ValueError(f'the data sample has num_classes={num_classes} but the cascade '
+                         f'predicts {len(score)} classes; use a dataset with the models\' '
+                         'label set.')
+    clash = sample._metainfo_fields.intersection(data) | sample._data_fields.intersection(meta)
+    if clash:
+        raise AttributeError(f'Cannot set {sorted(clash)} on the data sample: already fields '
+                             'of the other kind (the cascade writes these names).')
+    sample._data_fields.update(data)
+    sample._metainfo_fields.update(meta)
+    sample.__dict__.update(data)
+    sample.__dict__.update(meta)
+
+
 def _take(inputs: Inputs, index: torch.Tensor) -> Inputs:
     """Rows ``index`` of a batch (a stacked tensor or a list of images)."""
     if isinstance(inputs, torch.Tensor):
@@ -231,13 +269,14 @@ class TinySaverClassifier(BaseClassifier):
             inputs: A raw batch (N images).
 
         Returns:
-            tuple: Class probabilities (N, num_classes) in batch order, the
+            tuple: Class probabilities (N, num_classes) in batch order (on the
+            stages' device: no copy to the host), the
             index of the stage that answered each image (N,), and the saver's
             confidence for each image (N,).
         """
         def run(stage: int, rows: Optional[torch.Tensor]) -> torch.Tensor:
             sub = inputs if rows is None else _take(inputs, rows)
-            return self.stage_probs(self.stage_names[stage], sub).cpu()
+            return self.stage_probs(self.stage_names[stage], sub)  # stays on its device
 
         return route_batch(run, lambda p: confidence_scores(p, self.exit_rule),
                            self._thresholds, len(inputs), self.stage_names)
@@ -274,9 +313,6 @@ class TinySaverClassifier(BaseClassifier):
             data_samples = [DataSample() for _ in range(len(scores))]
         for ds, score, label, stage, conf in zip(data_samples, scores, labels,
                                                  answered_by.tolist(), saver_conf.tolist()):
-            ds.set_pred_score(score).set_pred_label(label)
-            fields = dict(exited=stage == 0, answered_by=names[stage],
-                          saver_confidence=conf, macs=spent[stage], **constant)
-            for key, value in fields.items():  # set_metainfo would deep-copy
-                ds.set_field(value, key, field_type='metainfo')
+            _pack(ds, score, label, dict(exited=stage == 0, answered_by=names[stage],
+                                         saver_confidence=conf, macs=spent[stage], **constant))
         return data_samples
