@@ -42,8 +42,11 @@ def merge_csv(rows: List[dict], path: str, columns: Sequence[str],
 
 
 def plot_speedup(rows: List[dict], path: str) -> None:
-    """Speedup vs exit ratio: measured (solid), MACs-predicted (dashed) and,
-    where the rows have it, saver + base back to back without routing (dotted).
+    """Speedup vs exit ratio: measured (solid) and, where the rows have it,
+    saver + base back to back without routing (dotted), per batch size; the
+    MACs-predicted curve (dashed black, the same for every batch size) drawn
+    over all exit ratios. A batch size with only two exit ratios (batch 1: 0
+    and 1) is drawn as points, since no curve joins them.
 
     Args:
         rows (list[dict]): Rows with pair, batch_size, exit_ratio, speedup,
@@ -61,14 +64,19 @@ def plot_speedup(rows: List[dict], path: str) -> None:
         for i, (bs, rs) in enumerate(sorted(by_bs.items())):
             rs = sorted(rs, key=lambda r: float(r['exit_ratio']))
             x = [float(r['exit_ratio']) for r in rs]
-            color = f'C{i}'
-            ax.plot(x, [float(r['speedup']) for r in rs], 'o-', color=color,
+            style = 'o-' if len(rs) > 2 else 'o'
+            ax.plot(x, [float(r['speedup']) for r in rs], style, color=f'C{i}',
                     label=f'measured, batch {bs}')
-            ax.plot(x, [float(r['macs_speedup']) for r in rs], '--', color=color,
-                    alpha=0.6, label=f'MACs-predicted, batch {bs}')
             if all(r.get('stages_speedup') not in (None, '') for r in rs):
-                ax.plot(x, [float(r['stages_speedup']) for r in rs], ':', color=color,
-                        alpha=0.8, label=f'stages back to back, batch {bs}')
+                ax.plot(x, [float(r['stages_speedup']) for r in rs], style.replace('o', 'x')
+                        .replace('-', ':'), color=f'C{i}', alpha=0.8,
+                        label=f'stages back to back, batch {bs}')
+        # MACs-predicted speedup 1 / (c + 1 - r), c = saver MACs / base MACs
+        r0 = next(iter(by_bs.values()))[0]
+        c = 1.0 / float(r0['macs_speedup']) - (1.0 - float(r0['exit_ratio']))
+        grid = [i / 100 for i in range(101)]
+        ax.plot(grid, [1.0 / (c + 1.0 - g) for g in grid], 'k--', alpha=0.7,
+                label=f'MACs-predicted (saver/base MACs {c:.3f})')
         ax.axhline(1.0, color='gray', lw=0.8)
         ax.set_yscale('log')
         ax.set_xlabel('exit ratio (share of images answered by the saver)')
