@@ -125,6 +125,10 @@ def test_benchmark_tool_writes_csv_and_png_on_cpu(tmp_path):
                   random_weights=True, input_shape=(1, 28, 28), out=out, device='cpu')
     assert [(r['pair'], r['batch_size']) for r in csv.DictReader(open(out))] == [
         (rows[0]['pair'], '4')] * 2 + [('real', '3'), (rows[0]['pair'], '2')]
+    if not torch.cuda.is_available():  # --device cuda on a machine without one
+        with pytest.raises(ValueError, match="device 'cuda' is not available"):
+            run_benchmark(cfg, batch_sizes=(4, ), exit_ratios=(0, ), random_weights=True,
+                          input_shape=(1, 28, 28), out=out, device='cuda')
     with pytest.raises(ValueError, match="device 'tpu'"):
         run_benchmark(cfg, batch_sizes=(4, ), exit_ratios=(0, ), random_weights=True,
                       input_shape=(1, 28, 28), out=out, device='tpu')
