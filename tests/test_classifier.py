@@ -230,3 +230,12 @@ def test_packing_refuses_a_sample_of_another_class_count():
     given = [DataSample().set_gt_score(torch.ones(5) / 5) for _ in range(2)]
     with pytest.raises(ValueError, match='num_classes=5'):
         model.predict(raw_batch(2), given)
+
+
+def test_packing_refuses_a_cascade_field_the_sample_holds_as_data():
+    from mmpretrain.structures import DataSample
+    model = build()
+    given = [DataSample() for _ in range(2)]
+    given[1].set_field(True, 'exited')  # a data field named like a cascade metainfo field
+    with pytest.raises(AttributeError, match=r"\['exited'\]"):
+        model.predict(raw_batch(2), given)
