@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import stage_cfg
+from tinysaver_mm.testing import stage_cfg
 
 
 def build(**kw):

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import stage_cfg, tiny_macs
+from tinysaver_mm.testing import stage_cfg, tiny_macs
 
 
 def build(threshold=0.5, **kw):
@@ -210,7 +210,7 @@ def test_packed_samples_equal_mmpretrains_own_setters():
     model.threshold = median_threshold(model, raw)
     given = [DataSample(metainfo=dict(img_path=f'{i}.png')).set_gt_label(i) for i in range(6)]
     fresh, loaded = model.predict(raw), model.predict(raw, given)
-    cascade = {'exited', 'answered_by', 'saver_confidence', 'macs', 'cascade_stages',
+    cascade = {'exited', 'answered_by', 'exit_score', 'macs', 'cascade_stages', 'cascade_overheads',
                'macs_saver', 'macs_base'}
     for i, (a, b) in enumerate(zip(fresh, loaded)):
         ref = DataSample().set_pred_score(a.pred_score).set_pred_label(a.pred_label)

@@ -1,7 +1,6 @@
 """Detection pieces of core/: per-image and routed COCO AP against pycocotools, exit scores."""
 import contextlib
 import io
-import json
 
 import numpy as np
 import pytest
@@ -16,52 +15,13 @@ from tinysaver_mm.apis.det_policies import (CocoEntries, routed_map,  # noqa: E4
                                             threshold_at, threshold_for_drop)
 from tinysaver_mm.core import (det_confidence, detection_features,  # noqa: E402
                                exit_target, feature_dim, quality_gap)
+from tinysaver_mm.testing.synthetic_coco import synthetic_coco  # noqa: E402
 
 
 def _quiet():
     return contextlib.redirect_stdout(io.StringIO())
 
 
-def _synthetic(tmp_path, num_images=24, num_cats=3, seed=0):
-    """Random ground truth and two noisy detectors (a worse 'saver', a better 'base')."""
-    rng = np.random.default_rng(seed)
-    images, anns = [], []
-    for i in range(1, num_images + 1):
-        images.append(dict(id=i, width=100, height=80, file_name=f'{i}.png'))
-        for _ in range(rng.integers(0 if i % 7 == 0 else 1, 5)):
-            x, y = rng.uniform(0, 60), rng.uniform(0, 40)
-            w, h = rng.uniform(5, 40), rng.uniform(5, 40)
-            anns.append(dict(id=len(anns) + 1, image_id=i, category_id=int(rng.integers(1, num_cats + 1)),
-                             bbox=[x, y, w, h], area=w * h, iscrowd=int(rng.random() < 0.05)))
-    cats = [dict(id=c, name=f'c{c}') for c in range(1, num_cats + 1)]
-    path = tmp_path / 'gt.json'
-    path.write_text(json.dumps(dict(images=images, annotations=anns, categories=cats)))
-
-    def detector(noise, miss, fp):
-        out = []
-        for img in images:
-            boxes, scores, labels = [], [], []
-            for a in (a for a in anns if a['image_id'] == img['id']):
-                if rng.random() < miss:
-                    continue
-                x, y, w, h = np.array(a['bbox']) + rng.normal(0, noise, 4)
-                boxes.append([x, y, x + max(w, 1), y + max(h, 1)])
-                scores.append(rng.uniform(0.3, 1.0))
-                lab = a['category_id'] - 1 if rng.random() > miss else int(rng.integers(num_cats))
-                labels.append(lab)
-            for _ in range(rng.integers(0, fp + 1)):
-                x, y = rng.uniform(0, 80), rng.uniform(0, 60)
-                boxes.append([x, y, x + rng.uniform(3, 20), y + rng.uniform(3, 20)])
-                scores.append(rng.uniform(0.0, 0.6))
-                labels.append(int(rng.integers(num_cats)))
-            inst = InstanceData()
-            inst.bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
-            inst.scores = torch.tensor(scores, dtype=torch.float32)
-            inst.labels = torch.tensor(labels, dtype=torch.long)
-            out.append(inst)
-        return out
-
-    return str(path), [im['id'] for im in images], detector(4.0, 0.3, 4), detector(1.0, 0.05, 2)
 
 
 def _pycoco_map(ann_file, img_ids, instances):
@@ -82,7 +42,7 @@ def _pycoco_map(ann_file, img_ids, instances):
 
 
 def test_image_ap_equals_pycocotools_on_each_image_alone(tmp_path):
-    ann, ids, saver, _ = _synthetic(tmp_path)
+    ann, ids, saver, _ = synthetic_coco(tmp_path)
     entries = CocoEntries(ann, ids, saver)
     ours = entries.image_ap()
     for k in range(0, len(ids), 3):
@@ -94,7 +54,7 @@ def test_image_ap_equals_pycocotools_on_each_image_alone(tmp_path):
 
 
 def test_dataset_and_routed_map_equal_pycocotools_on_merged_detections(tmp_path):
-    ann, ids, saver, base = _synthetic(tmp_path, seed=1)
+    ann, ids, saver, base = synthetic_coco(tmp_path, seed=1)
     s = CocoEntries(ann, ids, saver)
     b = CocoEntries(ann, ids, base, coco=s.coco)
     assert s.map() == pytest.approx(_pycoco_map(ann, ids, saver), abs=1e-12)
@@ -106,13 +66,13 @@ def test_dataset_and_routed_map_equal_pycocotools_on_merged_detections(tmp_path)
 
 
 def test_coco_entries_refuse_images_missing_from_annotations(tmp_path):
-    ann, ids, saver, _ = _synthetic(tmp_path)
+    ann, ids, saver, _ = synthetic_coco(tmp_path)
     with pytest.raises(ValueError, match='not in'):
         CocoEntries(ann, ids[:3] + [9999], saver[:4])
 
 
 def test_coco_entries_with_no_detection_at_all(tmp_path):
-    ann, ids, saver, _ = _synthetic(tmp_path)
+    ann, ids, saver, _ = synthetic_coco(tmp_path)
     empty = [InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
                           labels=torch.zeros(0, dtype=torch.long)) for _ in ids]
     e = CocoEntries(ann, ids, empty)

@@ -14,11 +14,11 @@ from tinysaver_mm.apis.det_records import _pack, instances_of, load_det_records 
 from tinysaver_mm.core import quality_gap  # noqa: E402
 from tinysaver_mm.models.detectors import TinySaverEvaluatorHead  # noqa: E402
 from tinysaver_mm.utils import load_checkpoint_strict  # noqa: E402
-from test_det_core import _synthetic  # noqa: E402
+from tinysaver_mm.testing.synthetic_coco import synthetic_coco  # noqa: E402
 
 
 def _records(tmp_path, num_images=160):
-    ann, ids, saver, base = _synthetic(tmp_path, num_images=num_images, seed=3)
+    ann, ids, saver, base = synthetic_coco(tmp_path, num_images=num_images, seed=3)
     gap = quality_gap(CocoEntries(ann, ids, saver).image_ap(),
                       CocoEntries(ann, ids, base).image_ap())
     rng = np.random.default_rng(0)

@@ -108,7 +108,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
         for img, ds in zip(inputs, samples):
             img_ids.append(int(ds.metainfo['img_id']))
             shapes.append(tuple(ds.metainfo['ori_shape'][:2]))
-            for role, value in model.image_macs(img, ds).items():
+            for role, value in model.image_macs([img], [ds])[0].items():
                 macs[role].append(value)
     arrays = dict(img_ids=np.asarray(img_ids, dtype=np.int64),
                   ori_shapes=np.asarray(shapes, dtype=np.int64),
@@ -117,7 +117,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
         arrays.update({f'{role}_{k}': v for k, v in _pack(got[role]).items()})
         arrays[f'macs_{role}'] = np.asarray(macs[role], dtype=np.int64)
     ds = loader['dataset']
-    classes = list(getattr(model, 'dataset_meta', None) or []) or list(
+    classes = list((getattr(model, 'dataset_meta', None) or {}).get('classes', [])) or list(
         (ds.get('metainfo') or {}).get('classes', []))
     meta = dict(config=config_path, checkpoint=checkpoint, split=split,
                 ann_file=osp.join(ds.get('data_root') or '', ds['ann_file']),

@@ -9,7 +9,9 @@ from .det_quality import (category_precision, dataset_ap, entries_by_image,
 from .guarantee import (GuaranteedDropCalibrator, InfeasibleTargetError,
                         violation_rate)
 from .macs import cascade_macs_per_image, macs_saved_pct
-from .routing import check_threshold, exit_mask, route_batch, split_by_mask
+from .fields import CASCADE_FIELDS, cascade_field_names, cascade_fields
+from .routing import check_threshold, exit_mask, route_batch, split_by_mask, take_rows
+from .thresholds import read_threshold_file, resolve_thresholds
 from .saver_selection import delta_ctr
 
 __all__ = [
@@ -19,5 +21,6 @@ __all__ = [
     'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',
     'category_precision', 'dataset_ap', 'entries_by_image', 'exit_target', 'image_ap', 'images_ap', 'quality_gap',
     'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold', 'exit_mask',
-    'route_batch', 'split_by_mask'
+    'route_batch', 'split_by_mask', 'take_rows', 'CASCADE_FIELDS', 'cascade_field_names',
+    'cascade_fields', 'read_threshold_file', 'resolve_thresholds'
 ]

@@ -1,9 +1,9 @@
 """Split a batch into the samples that exit and the ones passed on."""
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import torch
 
-__all__ = ['check_threshold', 'exit_mask', 'split_by_mask', 'route_batch']
+__all__ = ['check_threshold', 'exit_mask', 'split_by_mask', 'take_rows', 'route_batch']
 
 
 def check_threshold(threshold: float, name: str = 'threshold') -> float:
@@ -61,53 +61,130 @@ def split_by_mask(indices: torch.Tensor,
     return indices[mask], indices[~mask]
 
 
-def route_batch(run_stage: Callable[[int, Optional[torch.Tensor]], torch.Tensor],
-                confidence: Callable[[torch.Tensor], torch.Tensor],
+def take_rows(batch: Any, index: Optional[torch.Tensor]) -> Any:
+    """Rows ``index`` of a batch: a stacked tensor, or a list/tuple of per-row items.
+
+    Args:
+        batch: A tensor (rows along dim 0), a list/tuple with one item per
+            row, or ``None`` (returned as is).
+        index (torch.Tensor, optional): Row positions (LongTensor); ``None``
+            for every row (the batch itself is returned, no copy).
+
+    Returns:
+        The selected rows, of the batch's own kind.
+
+    Raises:
+        TypeError: If ``batch`` is neither a tensor nor a list/tuple.
+    """
+    if batch is None or index is None:
+        return batch
+    if isinstance(batch, torch.Tensor):
+        return batch.index_select(0, index.to(batch.device))
+    if isinstance(batch, (list, tuple)):
+        return [batch[i] for i in index.tolist()]
+    raise TypeError(f'Cannot take rows of a {type(batch).__name__}: a stage\'s outputs '
+                    'and state must be a tensor (rows along dim 0) or a list of rows.')
+
+
+def _merge(out: Any, rows: torch.Tensor, outputs: Any, name: str, first: str) -> Any:
+    """Write the rows ``rows`` of ``out`` from ``outputs`` (new object for tensors)."""
+    if isinstance(out, torch.Tensor) and isinstance(outputs, torch.Tensor):
+        return out.index_copy(0, rows.to(out.device), outputs.to(out.device))
+    if isinstance(out, torch.Tensor) or isinstance(outputs, torch.Tensor):
+        raise ValueError(f'The {name} gives {type(outputs).__name__} outputs but the '
+                         f'{first} {type(out).__name__}: every stage of a cascade must '
+                         'give the same kind of outputs.')
+    merged = list(out)
+    for pos, item in zip(rows.tolist(), outputs):
+        merged[pos] = item
+    return merged
+
+
+def _check_rows(outputs: Any, expected: int, name: str) -> None:
+    if len(outputs) != expected:
+        raise ValueError(f'The {name} gave {len(outputs)} outputs for {expected} rows; '
+                         'a stage must give exactly one output per input row.')
+
+
+def route_batch(run_stage: Callable[..., Any],
+                confidence: Union[Callable[[Any], torch.Tensor],
+                                  Sequence[Callable[[Any], torch.Tensor]]],
                 thresholds: Sequence[float], batch_size: int,
-                names: Optional[Sequence[str]] = None
-                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                names: Optional[Sequence[str]] = None,
+                with_state: bool = False) -> Tuple[Any, torch.Tensor, torch.Tensor]:
     """Run a cascade on a batch, each stage on the rows still routed to it.
 
     Stage ``i`` runs on the rows no earlier stage let exit, as one sub-batch;
     a row whose confidence is at least ``thresholds[i]`` exits there, and the
-    last stage answers whatever is left. A stage that no row reaches does not
-    run. The full batch is passed as ``None`` (no index, no copy), which is
-    what the first stage, and a later one that every row reaches, get.
+    last stage answers whatever is left. A row whose confidence is not a
+    number (NaN) never exits: it goes on to the next stage. A stage that no
+    row reaches does not run. The full batch is passed as ``None`` (no index,
+    no copy), which is what the first stage, and a later one that every row
+    reaches, get.
+
+    Outputs may be a stacked tensor (rows along dim 0; merged with one
+    ``index_copy``) or a list with one item per row (e.g. a detector's
+    instances per image). With ``with_state``, each stage also returns a
+    per-row state that the next stage receives for the rows passed on to it
+    (e.g. features a later stage resumes from).
 
     Args:
-        run_stage (callable): ``(stage, rows) -> outputs``: outputs of stage
-            ``stage`` for the batch rows ``rows`` (a LongTensor of positions
-            in the original batch, in increasing order, or ``None`` for all),
-            shape (len(rows), ...), one row per input row.
-        confidence (callable): ``outputs -> (len(rows),)`` confidence.
+        run_stage (callable): ``(stage, rows) -> outputs`` or, with
+            ``with_state``, ``(stage, rows, state) -> (outputs, state)``:
+            outputs of stage ``stage`` for the batch rows ``rows`` (a
+            LongTensor of positions in the original batch, in increasing
+            order, or ``None`` for all), one per row. ``state`` is the
+            previous stage's state for exactly those rows (``None`` for the
+            first stage).
+        confidence (callable | Sequence[callable]): ``outputs -> (len(rows),)``
+            confidence; one callable for every stage, or one per stage but
+            the last.
         thresholds (Sequence[float]): One exit threshold per stage but the
             last (already validated).
         batch_size (int): Rows in the batch.
         names (Sequence[str], optional): Stage names for error messages.
+        with_state (bool): Whether stages take and return a per-row state.
 
     Returns:
-        tuple: Outputs (batch_size, ...) in batch order, each row from the
-        stage that answered it; the index of that stage per row (batch_size,);
-        and the first stage's confidence per row (batch_size,).
+        tuple: Outputs in batch order (a tensor (batch_size, ...) or a list
+        of batch_size items), each row from the stage that answered it; the
+        index of that stage per row (batch_size,); and the first stage's
+        confidence per row (batch_size,).
 
     Raises:
         ValueError: If a stage's outputs do not have the first stage's row
-            shape (e.g. a different number of classes).
+            shape (e.g. a different number of classes) or kind, or not one
+            per row; or if ``confidence`` has the wrong count.
     """
-    names = list(names or [f'stage {i}' for i in range(len(thresholds) + 1)])
+    k = len(thresholds)
+    names = list(names or [f'stage {i}' for i in range(k + 1)])
+    confs = list(confidence) if isinstance(confidence, (list, tuple)) else [confidence] * k
+    if len(confs) < k:
+        raise ValueError(f'{len(confs)} confidence functions for {k} exit thresholds.')
+
+    def call(i, rows, state):
+        if with_state:
+            return run_stage(i, rows, state)
+        return run_stage(i, rows), None
+
     rows = None  # None: every row of the batch, in order
-    out = run_stage(0, None)
+    out, state = call(0, None, None)
+    _check_rows(out, batch_size, names[0])
     answered_by = torch.zeros(batch_size, dtype=torch.long)
-    first_conf = confidence(out)
+    first_conf = confs[0](out) if k else torch.ones(batch_size)
     conf = first_conf
-    for i in range(1, len(thresholds) + 1):
-        passed = (conf < thresholds[i - 1]).nonzero().squeeze(1).cpu()
+    for i in range(1, k + 1):
+        passed = (~(conf >= thresholds[i - 1])).nonzero().squeeze(1).cpu()
         if passed.numel() == 0:
             break
-        if rows is not None or passed.numel() < batch_size:
+        whole = rows is None and passed.numel() == batch_size
+        state = take_rows(state, None if whole else passed)
+        if not whole:
             rows = passed if rows is None else rows[passed]
-        outputs = run_stage(i, rows)
-        if outputs.shape[1:] != out.shape[1:]:
+        outputs, state = call(i, rows, state)
+        _check_rows(outputs, batch_size if rows is None else rows.numel(), names[i])
+        if isinstance(outputs, torch.Tensor) and isinstance(out, torch.Tensor) and \
+                outputs.shape[1:] != out.shape[1:]:
             raise ValueError(
                 f'The {names[i]} gives outputs of shape {tuple(outputs.shape[1:])} '
                 f'per image but the {names[0]} {tuple(out.shape[1:])}; use models '
@@ -115,8 +192,8 @@ def route_batch(run_stage: Callable[[int, Optional[torch.Tensor]], torch.Tensor]
         if rows is None:
             out, answered_by = outputs, torch.full_like(answered_by, i)
         else:
-            out = out.index_copy(0, rows.to(out.device), outputs.to(out.device))
+            out = _merge(out, rows, outputs, names[i], names[0])
             answered_by.index_fill_(0, rows, i)
-        if i < len(thresholds):
-            conf = confidence(outputs)
+        if i < k:
+            conf = confs[i](outputs)
     return out, answered_by, first_conf

@@ -206,11 +206,24 @@ def state_dict_fingerprint(module: nn.Module) -> bytes:
         bytes: 32-byte digest.
     """
     import hashlib
+    import warnings
     digest = hashlib.sha256()
-    for key, value in sorted(module.state_dict().items()):
-        digest.update(key.encode())
-        if isinstance(value, torch.Tensor):
-            t = value.detach().cpu().contiguous().reshape(-1)
-            digest.update(f'{t.dtype}{tuple(t.shape)}'.encode())
-            digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+    with warnings.catch_warnings():  # inside a jit trace: reading values is what we want
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        for key, value in sorted(module.state_dict().items()):
+            digest.update(key.encode())
+            if isinstance(value, torch.Tensor):
+                t = value.detach().cpu().contiguous().reshape(-1)
+                shape = tuple(int(d) for d in t.shape)  # traced sizes are tensors
+                digest.update(f'{t.dtype}{shape}'.encode())
+                digest.update(_raw_bytes(t) if t.numel() else b'')
     return digest.digest()
+
+
+def _raw_bytes(t: torch.Tensor) -> bytes:
+    """A contiguous tensor's memory as bytes (the same inside and outside a jit trace,
+    where ``Tensor.view(dtype)`` cannot be traced)."""
+    try:
+        return t.numpy().tobytes()
+    except TypeError:  # a dtype numpy lacks (bfloat16...): reinterpret as bytes
+        return t.view(torch.uint8).numpy().tobytes()

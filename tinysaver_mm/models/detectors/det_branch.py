@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-__all__ = ['DetBranch', 'pool_valid']
+__all__ = ['DetBranch', 'detector_num_classes', 'pool_valid']
 
 
 class DetBranch:
@@ -179,3 +179,15 @@ def pool_valid(feats: Sequence[torch.Tensor], samples: Sequence) -> torch.Tensor
         rows.append(torch.cat(parts))
     return torch.stack(rows).cpu()
 
+
+def detector_num_classes(model: nn.Module) -> Optional[int]:
+    """``num_classes`` of a detector's (final) box head, if it has one."""
+    for path in ('bbox_head', 'roi_head.bbox_head'):
+        obj = model
+        for name in path.split('.'):
+            obj = getattr(obj, name, None)
+        if isinstance(obj, (list, nn.ModuleList)):  # cascade R-CNN stages
+            obj = obj[-1]
+        if obj is not None and hasattr(obj, 'num_classes'):
+            return int(obj.num_classes)
+    return None

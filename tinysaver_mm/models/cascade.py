@@ -1,0 +1,399 @@
+"""The task-agnostic TinySaver cascade: stages, thresholds, routing, MACs, fields.
+
+A host-specific wrapper (``TinySaverClassifier``, ``TinySaverDetector``, ...)
+inherits :class:`BaseCascade` *and* its host library's base model
+(``BaseClassifier``, ``BaseDetector``), so host tools' ``isinstance`` checks
+hold, and says only what is task-specific (as mmengine's ``BaseTTAModel``
+subclasses implement one method):
+
+- :meth:`BaseCascade.build_stage`: build one stage model from its config and
+  refuse what the task cannot route on;
+- :meth:`BaseCascade.run_stage`: run one stage on the rows routed to it;
+- :meth:`BaseCascade.exit_scores`: score those rows for exit;
+- :meth:`BaseCascade.stage_inputs`: one stage's own preprocessing (for
+  tensor mode, feature extraction and MACs);
+- :meth:`BaseCascade.predict`: write the routed outputs as the task's data
+  samples, with :func:`tinysaver_mm.core.cascade_fields`.
+
+Everything else lives here: building k stages from specs (each with its own
+config, preprocessor and strictly loaded checkpoint), freezing them, the
+label-set check, the k - 1 thresholds (numbers or a calibration JSON), the
+mode policy (``loss`` delegated to a trainable part when there is one,
+tensor mode and ``extract_feat`` delegated to a stage so host analysis tools
+run), routing through :func:`tinysaver_mm.core.route_batch`, and per-part
+MACs measured once per input shape, outside the routed forward.
+"""
+import copy
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
+
+from tinysaver_mm.core import resolve_thresholds, route_batch, take_rows
+from tinysaver_mm.utils import load_checkpoint_strict, resolve_stage_spec
+
+__all__ = ['BaseCascade', 'freeze']
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Put a module in eval mode with no gradients (a frozen cascade part)."""
+    module.eval()
+    module.requires_grad_(False)
+    return module
+
+
+class BaseCascade:
+    """Mechanics shared by every TinySaver cascade (mix in before the host base).
+
+    Subclasses set the class attributes and implement the task methods listed
+    in the module docstring, then call :meth:`init_cascade` from ``__init__``
+    after the host base class is initialised.
+
+    Attributes:
+        exit_rules (tuple[str]): Exit rules the task accepts.
+        stage_scope (str): Registry scope stages are built in (``'mmpretrain'``,
+            ``'mmdet'``...), whatever the caller's default scope.
+        stage_keys (tuple[str]): Keys of a stage spec the task reads itself
+            (e.g. a detector's ``pipeline``), given to :meth:`build_stage`.
+        tensor_stage (str): The stage that answers tensor mode and
+            ``extract_feat`` (delegation, as mmdet's ``SemiBaseDetector``
+            delegates to its teacher). Defaults to ``'base'``.
+        train_hint (str): What ``loss`` says when no part is trainable.
+    """
+
+    exit_rules: Tuple[str, ...] = ()
+    stage_scope: str = 'mmengine'
+    stage_keys: Tuple[str, ...] = ()
+    tensor_stage: str = 'base'
+    train_hint: str = 'train its stages separately with tools/train.py.'
+
+    # ------------------------------------------------------------------ build
+    def init_cascade(self, saver: dict, base: dict, mids: Optional[Sequence[dict]],
+                     threshold: Any, exit_rule: str,
+                     data_preprocessor: Optional[dict] = None,
+                     train_part: Optional[str] = None) -> None:
+        """Build the stages ``saver -> mid0 -> ... -> base`` and the thresholds.
+
+        Args:
+            saver, base (dict): Stage specs: ``dict(cfg_path=..., checkpoint=...,
+                **overrides)`` or a model dict with ``type``.
+            mids (Sequence[dict], optional): Middle stages, named ``mid0``...
+            threshold: One per stage but the base (number, list or the path
+                of a calibration JSON); None when the task sets it later.
+            exit_rule (str): One of :attr:`exit_rules`.
+            data_preprocessor (dict, optional): For stages without their own.
+            train_part (str, optional): Name of a trainable part (set by the
+                task once built); every other part stays frozen.
+
+        Raises:
+            ValueError: On an unknown exit rule, bad thresholds, stages with
+                different label sets, or a checkpoint that does not match.
+        """
+        name = type(self).__name__
+        if exit_rule not in self.exit_rules:
+            raise ValueError(f'exit_rule={exit_rule!r} is unknown; choose one of '
+                             f'{sorted(self.exit_rules)}.')
+        self.exit_rule = exit_rule
+        specs = [('saver', saver)] + [(f'mid{i}', m) for i, m in enumerate(mids or [])]
+        specs.append(('base', base))
+        self.stage_names: Tuple[str, ...] = tuple(r for r, _ in specs)
+        self.checkpoints: Dict[str, Optional[str]] = {}
+        self.overheads: Tuple[str, ...] = ()
+        self.train_part = train_part
+        self._macs: Dict[Tuple[str, Any], int] = {}
+        self._trained_for: Dict[str, str] = {}
+        self._fingerprints_checked = True
+        self._register_load_state_dict_pre_hook(self._weights_replaced)
+        class_names, used_default = {}, False
+        for role, spec in specs:
+            if not isinstance(spec, dict):
+                raise TypeError(f'{role} must be a dict (a model config or dict(cfg_path=..., '
+                                f'checkpoint=...)), got {type(spec).__name__}.')
+            spec = dict(spec)
+            extras = {k: spec.pop(k) for k in self.stage_keys if k in spec}
+            cfg, ckpt = resolve_stage_spec(spec, role)
+            if cfg.get('data_preprocessor') is None:
+                if data_preprocessor is None:
+                    print_log(f'{name}: the {role} has no data_preprocessor, so its inputs '
+                              'are not normalised.', 'current', logging.WARNING)
+                else:
+                    cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
+                    used_default = True
+            with DefaultScope.overwrite_default_scope(self.stage_scope):
+                model = self.build_stage(cfg, role, **extras)
+            class_names[role] = self.load_part(model, ckpt, role)
+            setattr(self, role, model)
+        if data_preprocessor is not None and not used_default:
+            print_log(f'{name}: the data_preprocessor given to the cascade is not used: '
+                      'every stage has its own.', 'current', logging.INFO)
+        self._check_label_sets(class_names)
+        if threshold is not None:  # else the task sets it once its parts are built
+            self.threshold = threshold
+
+    def load_part(self, module: nn.Module, checkpoint: Optional[str], role: str,
+                  trainable: bool = False) -> Optional[List[str]]:
+        """Load a part's checkpoint strictly and freeze it (unless trainable).
+
+        Returns:
+            list[str] | None: The class names stored in the checkpoint's meta.
+        """
+        self.checkpoints[role] = checkpoint
+        if not trainable:
+            self._frozen = tuple(getattr(self, '_frozen', ())) + (role, )
+        names = None
+        if checkpoint is not None:
+            meta = load_checkpoint_strict(module, checkpoint, role).get('meta') or {}
+            names = (meta.get('dataset_meta') or {}).get('classes')
+        if not trainable:
+            freeze(module)
+        return names
+
+    def build_stage(self, cfg: dict, role: str, **extras) -> nn.Module:
+        """Task: build one stage from its model config (in :attr:`stage_scope`)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def stage_num_classes(model: nn.Module) -> Optional[int]:
+        """Task: the number of classes a stage predicts (None if unknown)."""
+        head = getattr(model, 'head', None)
+        n = getattr(head, 'num_classes', None)
+        return None if n is None else int(n)
+
+    def _check_label_sets(self, class_names: Dict[str, Optional[Sequence[str]]]) -> None:
+        counts = {r: self.stage_num_classes(getattr(self, r)) for r in self.stage_names}
+        known = {r: n for r, n in counts.items() if n is not None}
+        if len(set(known.values())) > 1:
+            raise ValueError(
+                'All stages must predict the same classes, but their heads have '
+                f'num_classes {known}. Use a saver trained on the base\'s label set '
+                '(same num_classes and class order).')
+        named = {r: list(c) for r, c in class_names.items() if c}
+        if len(named) == len(self.stage_names) and \
+                any(c != named['base'] for c in named.values()):
+            raise ValueError(
+                'The stage checkpoints were trained on different class sets ('
+                + ', '.join(f'{r}: {c[:3]}...' for r, c in named.items())
+                + "). Use a saver trained on the base's classes, in the same order.")
+        self.num_classes = next(iter(known.values()), None)
+        if named:
+            self.dataset_meta = dict(classes=tuple(named.get('base', next(iter(named.values())))))
+
+    # ----------------------------------------------------------- fingerprints
+    def bind_to_stage(self, part: str, stage: str = 'saver') -> None:
+        """Declare that ``part`` (e.g. an evaluator head) was trained for ``stage``.
+
+        The part's ``trained_for`` (a SHA-256 of the stage's weights, or None)
+        is checked now and again after any ``load_state_dict`` (e.g. a whole
+        checkpoint given to ``tools/test.py``), before the next prediction.
+        """
+        self._trained_for[part] = stage
+        self.check_fingerprints()
+
+    def check_fingerprints(self) -> None:
+        """Refuse a part trained for other weights; warn about an untrained one.
+
+        Raises:
+            ValueError: If a part's fingerprint differs from its stage's.
+        """
+        from tinysaver_mm.utils import state_dict_fingerprint
+        for part, stage in self._trained_for.items():
+            trained_for = getattr(self, part).trained_for
+            if trained_for is None:
+                print_log(f'{type(self).__name__}: the {part} has no {stage} fingerprint '
+                          f'(untrained); its outputs are meaningless. Train it for this '
+                          f'{stage} first.', 'current', logging.WARNING)
+                continue
+            own = state_dict_fingerprint(getattr(self, stage))
+            if trained_for != own:
+                raise ValueError(
+                    f'The {part} was trained for another {stage} (its {stage} fingerprint '
+                    f'{trained_for.hex()[:12]}... differs from this {stage}\'s '
+                    f'{own.hex()[:12]}...). Train a {part} for this {stage}, or use the '
+                    f'{stage} it was trained for.')
+        self._fingerprints_checked = True
+
+    def _weights_replaced(self, *args, **kwargs) -> None:
+        self._fingerprints_checked = False
+
+    def ensure_fingerprints(self) -> None:
+        """Check the fingerprints again if weights were loaded since the last check."""
+        if not self._fingerprints_checked:
+            self.check_fingerprints()
+
+    # ------------------------------------------------------------- thresholds
+    @property
+    def threshold(self):
+        """The exit threshold(s) in [0, 1]: a number for two stages, else a
+        list with one per stage but the base. Accepts a calibration JSON path."""
+        return self._thresholds[0] if len(self._thresholds) == 1 else list(self._thresholds)
+
+    @threshold.setter
+    def threshold(self, value) -> None:
+        self._thresholds = resolve_thresholds(value, len(self.stage_names) - 1,
+                                              self.stage_names, self.exit_rule)
+
+    # ------------------------------------------------------------------ modes
+    def frozen_parts(self) -> List[str]:
+        """Names of every part that never trains (loaded through :meth:`load_part`)."""
+        return [p for p in getattr(self, '_frozen', ()) if p != self.train_part]
+
+    def train(self, mode: bool = True):
+        """Frozen parts stay in eval mode; only a trainable part follows ``mode``."""
+        super().train(mode)
+        for part in self.frozen_parts():
+            if getattr(self, part, None) is not None:
+                getattr(self, part).eval()
+        return self
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """``'predict'``: routed data samples; ``'tensor'``: see :meth:`_forward`;
+        ``'loss'``: the trainable part's losses (see :meth:`loss`)."""
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    def loss(self, inputs, data_samples) -> Dict[str, torch.Tensor]:
+        """Losses of the trainable part, the frozen stages staying frozen.
+
+        The trainable part (``train_part``) implements
+        ``loss(inputs, data_samples, cascade)`` and may run the frozen stages
+        through ``cascade``.
+
+        Raises:
+            NotImplementedError: When the cascade has no trainable part.
+        """
+        if self.train_part is None:
+            raise NotImplementedError(f'{type(self).__name__} is an inference cascade of '
+                                      f'frozen models; {self.train_hint}')
+        return getattr(self, self.train_part).loss(inputs, data_samples, cascade=self)
+
+    def stage_inputs(self, role: str, inputs, data_samples=None) -> Tuple[Any, Any]:
+        """Task: a stage's own preprocessing of raw inputs -> (batch, samples)."""
+        raise NotImplementedError
+
+    def _forward(self, inputs, data_samples=None):
+        """Tensor mode, delegated to :attr:`tensor_stage` on its own inputs."""
+        model = getattr(self, self.tensor_stage)
+        x, samples = self.stage_inputs(self.tensor_stage, inputs, data_samples)
+        return model(x, samples, mode='tensor')
+
+    def extract_feat(self, inputs, data_samples=None):
+        """Features of :attr:`tensor_stage` on its own preprocessed inputs."""
+        x, _ = self.stage_inputs(self.tensor_stage, inputs, data_samples)
+        return getattr(self, self.tensor_stage).extract_feat(x)
+
+    # ---------------------------------------------------------------- routing
+    def run_stage(self, role: str, inputs, data_samples=None):
+        """Task: one stage's outputs for raw rows (a tensor or one item per row)."""
+        raise NotImplementedError
+
+    def exit_scores(self, role: str, outputs, data_samples=None) -> torch.Tensor:
+        """Task: exit score in [0, 1] per row of a stage's outputs (N,)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def batch_size_of(inputs, data_samples=None) -> int:
+        """Images in a batch; refuses a data-sample count that differs.
+
+        Raises:
+            ValueError: If ``data_samples`` does not hold one per image.
+        """
+        n = len(inputs)
+        if data_samples is not None and len(data_samples) != n:
+            raise ValueError(f'The batch has {n} images but {len(data_samples)} data '
+                             'samples; give one data sample per image (or none).')
+        return n
+
+    @torch.no_grad()
+    def route(self, inputs, data_samples=None, keep_first: bool = False) -> tuple:
+        """Run the cascade with real batch routing (see :func:`route_batch`).
+
+        Args:
+            inputs: A raw batch (N images: a stacked tensor or a list).
+            data_samples (list, optional): Their samples, routed with them.
+            keep_first (bool): Also return the saver's outputs on every image.
+
+        Returns:
+            tuple: Outputs in batch order (on the stages' device), the index
+            of the stage that answered each image (N,), the saver's exit
+            score per image (N,) and, with ``keep_first``, the saver's outputs.
+        """
+        names = self.stage_names
+        scores, first = {}, []
+
+        def run(i: int, rows: Optional[torch.Tensor]):
+            samples = take_rows(data_samples, rows)
+            out = self.run_stage(names[i], take_rows(inputs, rows), samples)
+            if i == 0:
+                first.append(out)
+            if i < len(names) - 1:  # scored here, where the rows' samples are known
+                scores[i] = self.exit_scores(names[i], out, samples)
+            return out
+
+        confidence = [lambda _, i=i: scores[i] for i in range(len(names) - 1)]
+        routed = route_batch(run, confidence, self._thresholds,
+                             self.batch_size_of(inputs, data_samples), names)
+        return routed + (first[0], ) if keep_first else routed
+
+    # ------------------------------------------------------------------- MACs
+    def macs_key(self, img) -> Any:
+        """What MACs depend on for one raw image (its shape, by default)."""
+        return tuple(img.shape)
+
+    def measure_part(self, part: str, img, data_sample=None) -> int:
+        """Task: MACs of one part (stage or overhead) on one raw image."""
+        raise NotImplementedError
+
+    def image_macs(self, inputs, data_samples=None) -> List[Dict[str, int]]:
+        """MACs of every part for each image of a batch (measured once per shape).
+
+        Each part is measured alone on one image, outside the routed forward
+        (so a traced forward never nests a trace), and cached per input shape.
+
+        Returns:
+            list[dict[str, int]]: Per image, MACs of each stage and overhead.
+        """
+        if isinstance(inputs, torch.Tensor):  # one shape for the whole batch
+            keys = [self.macs_key(inputs[0])] * len(inputs) if len(inputs) else []
+        else:
+            keys = [self.macs_key(img) for img in inputs]
+        per_key = {}
+        for i, key in enumerate(keys):
+            if key not in per_key:
+                sample = None if data_samples is None else data_samples[i]
+                per_key[key] = {p: self._part_macs(p, key, inputs[i], sample)
+                                for p in self.stage_names + self.overheads}
+        return [per_key[k] for k in keys]
+
+    def _part_macs(self, part: str, key: Any, img, sample) -> int:
+        if (part, key) not in self._macs:
+            with torch.no_grad():
+                self._macs[(part, key)] = self.measure_part(part, img, sample)
+        return self._macs[(part, key)]
+
+    def stage_macs(self, role: str) -> int:
+        """MACs per image of one part, at the last input shape it was measured on.
+
+        Raises:
+            RuntimeError: If that part has not been measured yet.
+        """
+        found = [m for (r, _), m in self._macs.items() if r == role]
+        if not found:
+            raise RuntimeError(f'MACs of the {role} are measured on its first batch; run '
+                               'the cascade (or measure_stage_macs) first.')
+        return found[-1]
+
+    def measure_stage_macs(self, inputs, data_samples=None) -> Dict[str, int]:
+        """MACs per image of every part on the first image of a batch (the hook's probe).
+
+        Returns:
+            dict[str, int]: MACs of each stage and overhead part.
+        """
+        return self.image_macs(inputs[:1], None if data_samples is None else data_samples[:1])[0]

@@ -1,0 +1,12 @@
+"""Test helpers importable by tests and by users' own tests (no pytest needed).
+
+- :mod:`.cls_stages`: a tiny classifier stage with hand-countable MACs.
+- :mod:`.det_stages`: a small random-weight RTMDet and raw detection batches.
+- :mod:`.synthetic_coco`: synthetic COCO ground truth with two noisy detectors.
+- :mod:`.cascade_cases`: one case per registered cascade type, for the
+  contract tests every cascade must pass.
+- :mod:`.toy_part`: a trainable part, to test loss delegation.
+"""
+from .cls_stages import TinyTestNet, register_test_models, stage_cfg, tiny_macs
+
+__all__ = ['TinyTestNet', 'register_test_models', 'stage_cfg', 'tiny_macs']

@@ -1,0 +1,156 @@
+"""One case per registered cascade type, for the contract every cascade must pass.
+
+A case builds a small random-weight cascade of its task, a raw batch, and
+the independent references the contract tests compare against: each stage
+run alone through its own preprocessor and its host library's ``predict``,
+the saver's exit score computed from that alone-run, and each stage's MACs
+counted by mmengine's analysis on its own preprocessed image. A new cascade
+type (segmentation, ESN...) adds a case here and inherits every contract test.
+"""
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+
+__all__ = ['CascadeCase', 'ClsCase', 'DetCase', 'CASES']
+
+
+class CascadeCase:
+    """What a contract test needs to know about one cascade type."""
+
+    #: registered type name
+    type_name: str = ''
+    #: registry module the type lives in
+    registry: str = ''
+
+    def build(self, threshold: float = 0.5):
+        """A cascade with random weights (seeded)."""
+        raise NotImplementedError
+
+    def batch(self, n: int = 8) -> Tuple[Any, Optional[list]]:
+        """Raw inputs and data samples as the cascade's dataloader gives them."""
+        raise NotImplementedError
+
+    def alone(self, model, role: str, inputs, samples) -> List[Any]:
+        """Each image's prediction by one stage run alone (host library path)."""
+        raise NotImplementedError
+
+    def saver_scores(self, model, inputs, samples) -> torch.Tensor:
+        """The saver's exit score per image, from the saver run alone."""
+        raise NotImplementedError
+
+    def prediction(self, data_sample) -> Any:
+        """The task prediction held by an output data sample."""
+        raise NotImplementedError
+
+    def same(self, a, b) -> bool:
+        """Whether two predictions are equal (to float tolerance)."""
+        raise NotImplementedError
+
+    def macs_alone(self, model, role: str, inputs, samples) -> int:
+        """MACs of one stage alone on the first image (mmengine's count)."""
+        raise NotImplementedError
+
+    def samples_for(self, n: int) -> list:
+        """``n`` fresh data samples of the task."""
+        raise NotImplementedError
+
+
+class ClsCase(CascadeCase):
+    type_name, registry = 'TinySaverClassifier', 'mmpretrain'
+
+    def build(self, threshold=0.5):
+        from mmpretrain.registry import MODELS
+        from .cls_stages import register_test_models, stage_cfg
+        register_test_models()
+        torch.manual_seed(0)
+        return MODELS.build(dict(type='TinySaverClassifier',
+                                 saver=stage_cfg(channels=2, mean=0.0, std=255.0),
+                                 base=stage_cfg(channels=8, mean=128.0, std=64.0),
+                                 threshold=threshold))
+
+    def batch(self, n=8):
+        g = torch.Generator().manual_seed(n)
+        return torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8), None
+
+    def _x(self, model, role, inputs):
+        m = getattr(model, role)
+        return m, m.data_preprocessor({'inputs': inputs}, False)['inputs']
+
+    def alone(self, model, role, inputs, samples):
+        m, x = self._x(model, role, inputs)
+        return [ds.pred_score for ds in m.predict(x)]
+
+    def saver_scores(self, model, inputs, samples):
+        from tinysaver_mm.core import confidence_scores
+        return confidence_scores(torch.stack(self.alone(model, 'saver', inputs, samples)),
+                                 model.exit_rule)
+
+    def prediction(self, data_sample):
+        return data_sample.pred_score
+
+    def same(self, a, b):
+        return torch.allclose(a, b, atol=1e-6)
+
+    def macs_alone(self, model, role, inputs, samples):
+        from mmengine.analysis import FlopAnalyzer
+        m, x = self._x(model, role, inputs[:1])
+        return int(FlopAnalyzer(m, (x, )).total())
+
+    def samples_for(self, n):
+        from mmpretrain.structures import DataSample
+        return [DataSample() for _ in range(n)]
+
+
+class DetCase(CascadeCase):
+    type_name, registry = 'TinySaverDetector', 'mmdet'
+
+    def build(self, threshold=0.5):
+        from mmdet.registry import MODELS
+        from mmengine.registry import DefaultScope
+        from .det_stages import rtmdet_cfg
+        import tinysaver_mm  # noqa: F401
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            return MODELS.build(dict(type='TinySaverDetector', saver=rtmdet_cfg(0.125),
+                                     base=rtmdet_cfg(0.25, channels=48), threshold=threshold,
+                                     exit_rule='max_score'))
+
+    def batch(self, n=8):
+        from .det_stages import det_batch
+        return det_batch(n)
+
+    def _x(self, model, role, inputs, samples):
+        import copy
+        m = getattr(model, role)
+        data = m.data_preprocessor({'inputs': list(inputs),
+                                    'data_samples': copy.deepcopy(samples)}, False)
+        return m, data['inputs'], data['data_samples']
+
+    def alone(self, model, role, inputs, samples):
+        m, x, s = self._x(model, role, inputs, samples)
+        return [r.pred_instances for r in m.predict(x, s, rescale=True)]
+
+    def saver_scores(self, model, inputs, samples):
+        from tinysaver_mm.core import det_confidence
+        return det_confidence([p.scores for p in self.alone(model, 'saver', inputs, samples)],
+                              model.exit_rule, model.topk)
+
+    def prediction(self, data_sample):
+        return data_sample.pred_instances
+
+    def same(self, a, b):
+        return torch.allclose(a.bboxes, b.bboxes, atol=1e-4) and \
+            torch.allclose(a.scores, b.scores, atol=1e-6) and torch.equal(a.labels, b.labels)
+
+    def macs_alone(self, model, role, inputs, samples):
+        from tinysaver_mm.utils import measure_macs
+        m, x, s = self._x(model, role, inputs[:1], samples[:1])
+        return measure_macs(m, x, s)
+
+    def samples_for(self, n):
+        from mmdet.structures import DetDataSample
+        return [DetDataSample(metainfo=dict(img_id=i, ori_shape=(96, 96), img_shape=(96, 96),
+                                            scale_factor=(1.0, 1.0))) for i in range(n)]
+
+
+CASES: Dict[str, CascadeCase] = {c.type_name: c for c in (ClsCase(), DetCase())}
