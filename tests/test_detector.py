@@ -200,3 +200,45 @@ def test_evaluator_checkpoint_for_another_saver_is_refused(tmp_path):
     ok.load_state_dict(ok.state_dict())
     with pytest.raises(ValueError, match='trained for another saver'):
         ok.predict(*batch(1))
+
+
+def test_three_detectors_route_on_each_stages_score():
+    """saver -> mid0 -> base: each image is answered by the first detector sure
+    enough, with that detector's own detections (run alone)."""
+    from tinysaver_mm.core import det_confidence
+    torch.manual_seed(2)
+    model = MODELS.build(dict(type='TinySaverDetector', saver=rtmdet(0.125),
+                              mids=[rtmdet(0.125, channels=40)], base=rtmdet(0.25, channels=48),
+                              threshold=[0.5, 0.5], exit_rule='max_score'))
+    imgs, samples = batch(8)
+    ref = {r: alone(model, r, imgs, samples) for r in model.stage_names}
+    conf = {r: det_confidence([p.scores for p in ref[r]]) for r in ('saver', 'mid0')}
+    t0 = float(conf['saver'].median())
+    first = conf['saver'] >= t0
+    model.threshold = [t0, float(conf['mid0'][~first].median())]
+    second = ~first & (conf['mid0'] >= model.threshold[1])
+    out = model.predict(imgs, copy.deepcopy(samples))
+    who = ['saver' if f else 'mid0' if s else 'base' for f, s in zip(first, second)]
+    assert [ds.answered_by for ds in out] == who and len(set(who)) == 3
+    for ds, w, i in zip(out, who, range(len(out))):
+        assert same(ds.pred_instances, ref[w][i])
+        upto = model.stage_names[:model.stage_names.index(w) + 1]
+        assert ds.macs == sum(ds.get(f'macs_{r}') for r in upto)
+
+
+def test_threshold_none_takes_the_evaluators_calibrated_threshold(tmp_path):
+    head_cfg = dict(type='TinySaverEvaluatorHead', num_classes=3, topk=5)
+    model = cascade()
+    head = MODELS.build(head_cfg)
+    head.set_trained_for(state_dict_fingerprint(model.saver))
+    torch.save(dict(state_dict=head.state_dict(), meta=dict(threshold=0.375)), tmp_path / 'ev.pth')
+    torch.save(dict(state_dict=head.state_dict()), tmp_path / 'bare.pth')
+    torch.manual_seed(0)  # the same saver weights as `model`
+    built = cascade(threshold=None, exit_rule=None,
+                    evaluator=dict(head_cfg, checkpoint=str(tmp_path / 'ev.pth')))
+    assert built.threshold == 0.375 and built.exit_rule == 'evaluator'
+    with pytest.raises(ValueError, match='threshold=None'):
+        torch.manual_seed(0)
+        cascade(threshold=None, evaluator=dict(head_cfg, checkpoint=str(tmp_path / 'bare.pth')))
+    with pytest.raises(ValueError, match='threshold=None'):
+        cascade(threshold=None)

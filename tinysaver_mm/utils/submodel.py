@@ -5,7 +5,7 @@ from typing import Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
-__all__ = ['model_cfg_of', 'load_model_cfg', 'resolve_stage_spec']
+__all__ = ['model_cfg_of', 'load_model_cfg', 'apply_overrides', 'resolve_stage_spec']
 
 
 def model_cfg_of(cfg: Config) -> ConfigDict:
@@ -61,6 +61,44 @@ def load_model_cfg(cfg_path: str) -> ConfigDict:
     return model_cfg_of(cfg)
 
 
+def apply_overrides(target: dict, overrides: dict, where: str, path: str = 'model') -> None:
+    """Merge ``overrides`` into ``target`` in place, recursively, refusing unknown keys.
+
+    As a ``_base_`` child config does: a dict merges into the dict it
+    overrides, anything else replaces the value. A key the target does not
+    have is an error (a typo would otherwise be dropped or build something
+    else), unless the dict holding it says ``_add_=True`` (new keys on
+    purpose); ``_delete_=True`` replaces the target dict whole, as in
+    mmengine configs.
+
+    Args:
+        target (dict): The model config to change.
+        overrides (dict): Keys to set.
+        where (str): The stage, for messages.
+        path (str): Dotted path of ``target``, for messages.
+
+    Raises:
+        KeyError: If an override names a key the target config does not have.
+    """
+    allow_new = bool(overrides.get('_add_', False))
+    for key, value in overrides.items():
+        if key in ('_add_', '_delete_'):
+            continue
+        here = f'{path}.{key}'
+        if isinstance(value, dict) and value.get('_delete_', False):
+            target[key] = ConfigDict({k: v for k, v in value.items() if k != '_delete_'})
+        elif key not in target and not allow_new:
+            known = sorted(k for k in target if not str(k).startswith('_'))
+            raise KeyError(
+                f'{where}: the override {here} is not a key of that config (keys there: '
+                f'{known}). Fix the name, add _add_=True to that dict to add a new key on '
+                'purpose, or _delete_=True to replace the whole dict.')
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            apply_overrides(target[key], value, where, here)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
 def resolve_stage_spec(spec: dict,
                        role: str) -> Tuple[ConfigDict, Optional[str]]:
     """Resolve one stage of a cascade into ``(model_cfg, checkpoint)``.
@@ -78,7 +116,8 @@ def resolve_stage_spec(spec: dict,
 
     Raises:
         TypeError: If ``spec`` is not a dict.
-        ValueError: If it has neither ``cfg_path`` nor ``type``.
+        ValueError: If it has neither ``cfg_path`` nor ``type``, or both.
+        KeyError: If an override names a key the config does not have.
     """
     if not isinstance(spec, dict):
         raise TypeError(f'{role} must be a dict (a model config or '
@@ -87,9 +126,12 @@ def resolve_stage_spec(spec: dict,
     checkpoint = spec.pop('checkpoint', None)
     cfg_path = spec.pop('cfg_path', None)
     if cfg_path is not None:
+        if 'type' in spec:
+            raise ValueError(
+                f'{role} has both cfg_path={cfg_path!r} and type={spec["type"]!r}; give one: '
+                'cfg_path=... (with overrides of that config\'s model) or a full model dict.')
         model = load_model_cfg(cfg_path)
-        if spec:
-            Config._merge_a_into_b(ConfigDict(spec), model)
+        apply_overrides(model, spec, f'{role} (cfg_path={cfg_path!r})')
     elif 'type' in spec:
         model = ConfigDict(spec)
     else:
