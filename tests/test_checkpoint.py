@@ -74,3 +74,32 @@ def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
 
 def test_no_global_opt_out():
     assert os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD') in (None, '0')
+
+
+@pytest.mark.parametrize('content', [b'', b'not a checkpoint at all', b'PK\x03\x04truncated zip'])
+def test_damaged_or_foreign_file_is_named_with_its_stage(tmp_path, content):
+    path = tmp_path / 'bad.pth'
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"bad\.pth.*the saver's weights.*not a readable"):
+        load_checkpoint_file(str(path), 'saver')
+
+
+def test_truncated_real_checkpoint_and_non_dict(tmp_path):
+    path = tmp_path / 'half.pth'
+    torch.save(dict(state_dict={'w': torch.ones(1000)}), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match='half.pth'):
+        load_checkpoint_file(str(path), 'base')
+    torch.save([1, 2], tmp_path / 'list.pth')
+    with pytest.raises(ValueError, match='holds a list'):
+        load_checkpoint_file(str(tmp_path / 'list.pth'))
+
+
+def test_unsafe_checkpoint_message_names_file_and_gives_no_unsafe_advice(tmp_path):
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'x': Evil()}, path)
+    with pytest.raises(pickle.UnpicklingError) as info:
+        load_checkpoint_file(path, 'saver')
+    msg = str(info.value)
+    assert 'evil.pth' in msg and 'saver' in msg and 'weights_only=False' not in msg

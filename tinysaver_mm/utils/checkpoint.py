@@ -1,6 +1,8 @@
 """Safe, strict checkpoint loading (``weights_only=True`` with an allowlist)."""
 import os
 import os.path as osp
+import pickle
+import zipfile
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
@@ -8,7 +10,7 @@ import torch
 import torch.nn as nn
 
 __all__ = [
-    'mmengine_safe_globals', 'register_safe_globals', 'load_checkpoint_file',
+    'UnsafeCheckpointError', 'mmengine_safe_globals', 'register_safe_globals', 'load_checkpoint_file',
     'get_state_dict', 'load_state_dict_strict', 'load_checkpoint_strict',
     'publish_checkpoint', 'state_dict_fingerprint'
 ]
@@ -22,8 +24,6 @@ def _history_buffer_getattr(obj: object, name: str) -> object:
     ``getattr`` would let a checkpoint reach any attribute of any allowed
     object; this resolves only those registered methods.
     """
-    import pickle
-
     from mmengine.logging.history_buffer import HistoryBuffer
     # the built-in methods are registered lazily (on the first instance)
     allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
@@ -87,20 +87,57 @@ def _resolve(filename: str) -> str:
     return filename
 
 
-def load_checkpoint_file(filename: str) -> dict:
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds Python objects that torch's safe loader refuses."""
+
+
+def load_checkpoint_file(filename: str, name: Optional[str] = None) -> dict:
     """Load a checkpoint with ``weights_only=True`` onto the CPU.
 
     Args:
         filename (str): Local path or http(s) URL.
+        name (str, optional): What it is loaded for (e.g. ``'saver'``), for
+            error messages.
 
     Returns:
         dict: The checkpoint as saved (``state_dict`` plus any ``meta``).
 
     Raises:
         FileNotFoundError: If a local path does not exist.
+        UnsafeCheckpointError: If it holds objects beyond weights and
+            mmengine's plain types (never loaded: that could run code).
+        ValueError: If it is not a PyTorch checkpoint, is damaged, or is not
+            a dict.
     """
     register_safe_globals()
-    return torch.load(_resolve(filename), map_location='cpu', weights_only=True)
+    who = f' (the {name}\'s weights)' if name else ''
+    path = _resolve(filename)
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        text = str(err).lower()
+        if not any(k in text for k in ('global', 'asks for getattr', 'unsupported class')):
+            raise ValueError(
+                f'Checkpoint {filename!r}{who} is not a readable PyTorch checkpoint (not a '
+                'pickle of weights): the file is damaged, truncated or of another kind. Give '
+                'the .pth file saved by tools/train.py or tools/publish_checkpoint.py.') from None
+        lines = [ln for ln in str(err).splitlines() if 'global' in ln.lower() or 'getattr' in ln]
+        first = (lines or [type(err).__name__])[0].strip()
+        raise UnsafeCheckpointError(
+            f'Checkpoint {filename!r}{who} holds Python objects beyond weights, which the safe '
+            f'loader refuses ({first[:200]}). It was not loaded. Do not opt out of the safe '
+            'loader for a file you did not make; re-save its state_dict with the code that '
+            'wrote it (torch.save({"state_dict": model.state_dict()}, path)).') from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f'Checkpoint {filename!r}{who} is not a readable PyTorch checkpoint ({first[:200]}): '
+            'the file is damaged, truncated or of another kind. Give the .pth file saved by '
+            'tools/train.py or tools/publish_checkpoint.py.') from None
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'Checkpoint {filename!r}{who} holds a {type(checkpoint).__name__}, not '
+                         'a dict of weights; give a .pth saved with torch.save(state_dict).')
+    return checkpoint
 
 
 def get_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
@@ -167,7 +204,7 @@ def load_checkpoint_strict(module: nn.Module, filename: str,
     Returns:
         dict: The loaded checkpoint (e.g. to read its ``meta``).
     """
-    checkpoint = load_checkpoint_file(filename)
+    checkpoint = load_checkpoint_file(filename, name)
     load_state_dict_strict(module, get_state_dict(checkpoint), filename, name)
     return checkpoint
 

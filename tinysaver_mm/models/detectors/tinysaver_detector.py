@@ -109,7 +109,7 @@ class TinySaverDetector(BaseCascade, BaseDetector):
             self.overheads = ('evaluator', )
         self.bind_to_stage('evaluator', 'saver')
         if threshold is None and ckpt is not None:
-            threshold = (load_checkpoint_file(ckpt).get('meta') or {}).get('threshold')
+            threshold = (load_checkpoint_file(ckpt, 'evaluator').get('meta') or {}).get('threshold')
         return threshold
 
     # ----------------------------------------------------------- task methods
