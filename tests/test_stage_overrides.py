@@ -66,3 +66,14 @@ def test_detector_override_is_applied_to_the_built_module():
             MODELS.build(dict(type='TinySaverDetector', threshold=0.5, exit_rule='max_score',
                               saver=dict(cfg_path=det, test_cfg=dict(max_per_image=7)),
                               base=dict(cfg_path=det)))
+
+
+def test_a_stage_of_another_task_is_refused_by_name():
+    pytest.importorskip('mmdet')
+    from mmdet.registry import MODELS
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'), \
+            pytest.raises(KeyError, match=r"saver \(type='ImageClassifier'\).*mmdet.*classifier config"):
+        MODELS.build(dict(type='TinySaverDetector', threshold=0.5, exit_rule='max_score',
+                          saver=dict(cfg_path=SAVER),
+                          base=dict(cfg_path='configs/fmnist_det/rtmdet-w375_128px_fmnist-det.py')))

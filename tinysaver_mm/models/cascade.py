@@ -123,7 +123,16 @@ class BaseCascade:
                     cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
                     used_default = True
             with DefaultScope.overwrite_default_scope(self.stage_scope):
-                model = self.build_stage(cfg, role, **extras)
+                try:
+                    model = self.build_stage(cfg, role, **extras)
+                except KeyError as err:
+                    if 'is not in the' not in str(err):
+                        raise
+                    raise KeyError(
+                        f'{name}: the {role} (type={cfg.get("type")!r}) cannot be built in '
+                        f'{self.stage_scope}\'s registry ({err.args[0]}). A {name} stage must '
+                        f'be a {self.stage_scope} model; check the {role}\'s cfg_path/type '
+                        '(e.g. a classifier config given to a detection cascade).') from None
             class_names[role] = self.load_part(model, ckpt, role)
             setattr(self, role, model)
         if data_preprocessor is not None and not used_default:
