@@ -242,3 +242,19 @@ def test_threshold_none_takes_the_evaluators_calibrated_threshold(tmp_path):
         cascade(threshold=None, evaluator=dict(head_cfg, checkpoint=str(tmp_path / 'bare.pth')))
     with pytest.raises(ValueError, match='threshold=None'):
         cascade(threshold=None)
+
+
+@pytest.mark.parametrize('rule', ['max_score', 'evaluator'])
+def test_an_empty_saver_result_never_exits_unless_configured(rule):
+    saver = rtmdet(0.125)
+    saver['test_cfg']['score_thr'] = 1.01  # keeps nothing
+    head = dict(type='TinySaverEvaluatorHead', num_classes=3, topk=5)
+    kw = dict(evaluator=head) if rule == 'evaluator' else {}
+    imgs, samples = batch(3)
+    out = cascade(exit_rule=rule, saver=saver, threshold=0.0, **kw).predict(imgs, samples)
+    assert not any(ds.exited for ds in out)
+    assert all(ds.exit_score != ds.exit_score for ds in out)  # NaN: no exit score
+    imgs, samples = batch(3)
+    out = cascade(exit_rule=rule, saver=saver, threshold=0.0, empty_exits=True,
+                  **kw).predict(imgs, samples)
+    assert all(ds.exited and len(ds.pred_instances) == 0 for ds in out)

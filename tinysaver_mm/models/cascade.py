@@ -54,6 +54,7 @@ class BaseCascade:
 
     Attributes:
         exit_rules (tuple[str]): Exit rules the task accepts.
+        stage_registry (Registry): The host's ``MODELS`` registry.
         stage_scope (str): Registry scope stages are built in (``'mmpretrain'``,
             ``'mmdet'``...), whatever the caller's default scope.
         stage_keys (tuple[str]): Keys of a stage spec the task reads itself
@@ -65,6 +66,7 @@ class BaseCascade:
     """
 
     exit_rules: Tuple[str, ...] = ()
+    stage_registry: Any = None
     stage_scope: str = 'mmengine'
     stage_keys: Tuple[str, ...] = ()
     tensor_stage: str = 'base'
@@ -133,7 +135,8 @@ class BaseCascade:
                         f'{self.stage_scope}\'s registry ({err.args[0]}). A {name} stage must '
                         f'be a {self.stage_scope} model; check the {role}\'s cfg_path/type '
                         '(e.g. a classifier config given to a detection cascade).') from None
-            class_names[role] = self.load_part(model, ckpt, role)
+            meta = self.load_part(model, ckpt, role)
+            class_names[role] = (meta.get('dataset_meta') or {}).get('classes')
             setattr(self, role, model)
         if data_preprocessor is not None and not used_default:
             print_log(f'{name}: the data_preprocessor given to the cascade is not used: '
@@ -143,26 +146,40 @@ class BaseCascade:
             self.threshold = threshold
 
     def load_part(self, module: nn.Module, checkpoint: Optional[str], role: str,
-                  trainable: bool = False) -> Optional[List[str]]:
+                  trainable: bool = False) -> dict:
         """Load a part's checkpoint strictly and freeze it (unless trainable).
 
         Returns:
-            list[str] | None: The class names stored in the checkpoint's meta.
+            dict: The checkpoint's ``meta`` (empty without a checkpoint).
         """
         self.checkpoints[role] = checkpoint
         if not trainable:
             self._frozen = tuple(getattr(self, '_frozen', ())) + (role, )
-        names = None
+        meta = {}
         if checkpoint is not None:
             meta = load_checkpoint_strict(module, checkpoint, role).get('meta') or {}
-            names = (meta.get('dataset_meta') or {}).get('classes')
         if not trainable:
             freeze(module)
-        return names
+        return meta
+
+    def build_part(self, spec: dict, role: str, trainable: bool = False
+                   ) -> Tuple[nn.Module, dict]:
+        """Build an extra part (e.g. an evaluator head) from ``dict(type=..., checkpoint=...)``.
+
+        Returns:
+            tuple: The module (loaded strictly, frozen unless trainable) and
+            its checkpoint's ``meta``.
+        """
+        spec = dict(spec)
+        checkpoint = spec.pop('checkpoint', None)
+        with DefaultScope.overwrite_default_scope(self.stage_scope):
+            module = self.stage_registry.build(spec)
+        return module, self.load_part(module, checkpoint, role, trainable)
 
     def build_stage(self, cfg: dict, role: str, **extras) -> nn.Module:
-        """Task: build one stage from its model config (in :attr:`stage_scope`)."""
-        raise NotImplementedError
+        """Build one stage from its model config (in :attr:`stage_scope`); tasks
+        extend it to refuse what they cannot route on."""
+        return self.stage_registry.build(cfg)
 
     @staticmethod
     def stage_num_classes(model: nn.Module) -> Optional[int]:

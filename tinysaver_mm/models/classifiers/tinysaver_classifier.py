@@ -83,7 +83,7 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
     """
 
     exit_rules = tuple(CONFIDENCE_RULES)
-    stage_scope = 'mmpretrain'
+    stage_registry, stage_scope = MODELS, 'mmpretrain'
     train_hint = ('train the saver and the base separately with tools/train.py and give '
                   'their checkpoints to the cascade.')
 
@@ -97,7 +97,7 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
     def build_stage(self, cfg: dict, role: str) -> nn.Module:
         """Build one classifier; refuse multi-label heads (softmax exits need one label)."""
         from mmpretrain.models.heads import MultiLabelClsHead
-        model = MODELS.build(cfg)
+        model = super().build_stage(cfg, role)
         head = getattr(model, 'head', None)
         if isinstance(head, MultiLabelClsHead):
             raise ValueError(

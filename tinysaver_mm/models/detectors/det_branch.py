@@ -103,6 +103,36 @@ class DetBranch:
             {'inputs': list(inputs), 'data_samples': samples}, False)
         return data['inputs'], data['data_samples']
 
+    def inputs(self, inputs: Sequence[torch.Tensor], data_samples: Optional[Sequence] = None
+               ) -> Tuple[torch.Tensor, list]:
+        """Transforms and preprocessor: what the detector itself receives.
+
+        Without data samples (tensor mode), each image gets one of its own
+        shape at scale 1.
+        """
+        if data_samples is None:
+            from mmdet.structures import DetDataSample
+            data_samples = [DetDataSample(metainfo=dict(
+                ori_shape=tuple(i.shape[-2:]), img_shape=tuple(i.shape[-2:]),
+                scale_factor=(1.0, 1.0))) for i in inputs]
+        return self.preprocess(*self.prepare(list(inputs), data_samples))
+
+    def measure_macs(self, shape: Tuple[int, ...], data_sample) -> int:
+        """MACs of the detector alone on a fixed noise image of ``shape`` (batch of one).
+
+        Raises:
+            ValueError: Without the image's data sample (its metainfo).
+        """
+        from mmdet.structures import DetDataSample
+        from tinysaver_mm.utils import measure_macs
+        if data_sample is None:
+            raise ValueError(f'MACs of the {self.name} are measured with the data samples '
+                             '(image metainfo) of the batch; give them.')
+        gen = torch.Generator().manual_seed(0)
+        noise = torch.randint(0, 256, shape, generator=gen, dtype=torch.uint8)
+        x, samples = self.inputs([noise], [DetDataSample(metainfo=dict(data_sample.metainfo))])
+        return measure_macs(self.model, x, samples)
+
     def _feature_module(self) -> nn.Module:
         return self.model.neck if getattr(self.model, 'neck', None) is not None \
             else self.model.backbone

@@ -6,10 +6,9 @@ import torch.nn as nn
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmengine.model import BaseDataPreprocessor
-from mmengine.registry import DefaultScope
 
 from tinysaver_mm.core import DET_EXIT_RULES, cascade_fields, det_confidence
-from tinysaver_mm.utils import load_checkpoint_file, measure_macs
+from tinysaver_mm.utils import measure_macs
 from ..cascade import BaseCascade
 from .det_branch import DetBranch, detector_num_classes
 from .det_report import attach_report
@@ -52,6 +51,9 @@ class TinySaverDetector(BaseCascade, BaseDetector):
             ``base_instances`` and ``policy_scores``; ``pred_instances``,
             ``exited`` and ``macs`` stay those of the routed cascade.
         mids (list[dict], optional): Middle detectors, named ``mid0``...
+        empty_exits (bool): Whether an image on which a stage found nothing
+            may exit there. By default it may not: its exit score is NaN and
+            it goes on to the next stage. Defaults to False.
         data_preprocessor (dict, optional): For detectors without their own.
         init_cfg (dict, optional): Unused by the cascade itself.
 
@@ -63,7 +65,7 @@ class TinySaverDetector(BaseCascade, BaseDetector):
     """
 
     exit_rules = tuple(sorted(DET_EXIT_RULES)) + ('evaluator', )
-    stage_scope = 'mmdet'
+    stage_registry, stage_scope = MODELS, 'mmdet'
     stage_keys = ('pipeline', )
     train_hint = ('train the saver and base with tools/train.py and the evaluator with '
                   'tools/train_evaluator.py.')
@@ -72,18 +74,19 @@ class TinySaverDetector(BaseCascade, BaseDetector):
     def __init__(self, saver: dict, base: dict, evaluator: Optional[dict] = None,
                  threshold=0.5, exit_rule: Optional[str] = None, topk: int = 5,
                  report: bool = False, mids: Optional[Sequence[dict]] = None,
+                 empty_exits: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=BaseDataPreprocessor(), init_cfg=init_cfg)
         exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'max_score')
         if exit_rule == 'evaluator' and evaluator is None:
             raise ValueError("exit_rule='evaluator' needs evaluator=dict(type="
                              "'TinySaverEvaluatorHead', ..., checkpoint=...).")
-        self.topk, self.report = int(topk), bool(report)
+        self.topk, self.report, self.empty_exits = int(topk), bool(report), bool(empty_exits)
         self.branches: Dict[str, DetBranch] = {}
         self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
         self.evaluator = None
         if evaluator is not None:
-            threshold = self._build_evaluator(dict(evaluator), threshold)
+            threshold = self._build_evaluator(evaluator, threshold)
         if threshold is None:
             raise ValueError('threshold=None takes the threshold stored in the evaluator '
                              "checkpoint, but there is none; give threshold=... in [0, 1].")
@@ -97,32 +100,18 @@ class TinySaverDetector(BaseCascade, BaseDetector):
 
     def _build_evaluator(self, spec: dict, threshold):
         """Build, load and check the evaluator; return the threshold to use."""
-        ckpt = spec.pop('checkpoint', None)
-        with DefaultScope.overwrite_default_scope('mmdet'):
-            head = MODELS.build(spec)
-        self.load_part(head, ckpt, 'evaluator')
-        if self.num_classes is not None and head.num_classes != self.num_classes:
-            raise ValueError(f'The evaluator is for {head.num_classes} classes but the '
-                             f'saver detects {self.num_classes}.')
-        self.evaluator = head
-        if self.exit_rule == 'evaluator':
-            self.overheads = ('evaluator', )
+        self.evaluator, meta = self.build_part(spec, 'evaluator')
+        if self.num_classes is not None and self.evaluator.num_classes != self.num_classes:
+            raise ValueError(f'The evaluator is for {self.evaluator.num_classes} classes but '
+                             f'the saver detects {self.num_classes}.')
+        self.overheads = ('evaluator', ) if self.exit_rule == 'evaluator' else ()
         self.bind_to_stage('evaluator', 'saver')
-        if threshold is None and ckpt is not None:
-            threshold = (load_checkpoint_file(ckpt, 'evaluator').get('meta') or {}).get('threshold')
-        return threshold
+        return meta.get('threshold') if threshold is None else threshold
 
     # ----------------------------------------------------------- task methods
     def stage_inputs(self, role: str, inputs, data_samples=None):
-        """The detector's own transforms and preprocessor on raw images (samples
-        made from the images' shapes when none are given, as in tensor mode)."""
-        if data_samples is None:
-            from mmdet.structures import DetDataSample
-            data_samples = [DetDataSample(metainfo=dict(
-                ori_shape=tuple(i.shape[-2:]), img_shape=tuple(i.shape[-2:]),
-                scale_factor=(1.0, 1.0))) for i in inputs]
-        return self.branches[role].preprocess(
-            *self.branches[role].prepare(list(inputs), data_samples))
+        """The detector's own transforms and preprocessor on raw images."""
+        return self.branches[role].inputs(inputs, data_samples)
 
     def _with_features(self, role: str) -> bool:
         return role == 'saver' and self.evaluator is not None and \
@@ -139,8 +128,13 @@ class TinySaverDetector(BaseCascade, BaseDetector):
         instances = [o[0] for o in outputs]
         if role != 'saver' or self.exit_rule != 'evaluator':
             rule = 'max_score' if self.exit_rule == 'evaluator' else self.exit_rule
-            return det_confidence([p.scores for p in instances], rule, self.topk)
-        return self.evaluator_scores(instances, data_samples, [o[1] for o in outputs])
+            scores = det_confidence([p.scores for p in instances], rule, self.topk)
+        else:
+            scores = self.evaluator_scores(instances, data_samples, [o[1] for o in outputs])
+        if not self.empty_exits:  # nothing found: no exit score, the image goes on
+            empty = torch.tensor([len(p) == 0 for p in instances], device=scores.device)
+            scores = scores.masked_fill(empty, float('nan'))
+        return scores
 
     def evaluator_scores(self, instances, data_samples, feats) -> torch.Tensor:
         feats = None if feats[0] is None else torch.stack(feats)
@@ -152,15 +146,7 @@ class TinySaverDetector(BaseCascade, BaseDetector):
         if part == 'evaluator':
             return measure_macs(self.evaluator, torch.zeros(
                 1, self.evaluator.in_channels, device=self.evaluator.input_mean.device))
-        if data_sample is None:
-            raise ValueError('TinySaverDetector measures MACs with the data samples (image '
-                             'metainfo) of the batch; give them.')
-        from mmdet.structures import DetDataSample
-        gen = torch.Generator().manual_seed(0)
-        noise = torch.randint(0, 256, tuple(img.shape), generator=gen, dtype=torch.uint8)
-        x, samples = self.stage_inputs(part, [noise],
-                                       [DetDataSample(metainfo=dict(data_sample.metainfo))])
-        return measure_macs(self.branches[part].model, x, samples)
+        return self.branches[part].measure_macs(tuple(img.shape), data_sample)
 
     # ---------------------------------------------------------------- predict
     @torch.no_grad()
