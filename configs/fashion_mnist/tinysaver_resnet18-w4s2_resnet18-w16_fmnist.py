@@ -26,4 +26,5 @@ test_evaluator = [
     dict(type='TinySaverMetric'),
 ]
 val_evaluator = test_evaluator
-train_dataloader = None  # inference only
+# The cascade is for inference: train the saver and the base separately.
+train_dataloader = None
