@@ -9,6 +9,7 @@
 _base_ = [
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/default_runtime.py',
+    '../_base_/cascades/inference_runtime.py',
 ]
 model = dict(
     type='TinySaverClassifier',
@@ -25,8 +26,5 @@ test_evaluator = [
     dict(type='TinySaverMetric'),
 ]
 val_evaluator = test_evaluator
-custom_hooks = [dict(type='TinySaverMACsHook')]
 # The cascade is for inference: train the saver and the base separately.
 train_dataloader = None
-val_cfg = dict()
-test_cfg = dict()

@@ -6,7 +6,10 @@
 #   python tools/test.py configs/fmnist_det/tinysaver_rtmdet-w125_rtmdet-w375_fmnist-det.py
 # The threshold is what tools/train_evaluator.py calibrated on held-out training
 # images (max box-mAP drop 0.01 there); re-run it after retraining any model.
-_base_ = ['../_base_/datasets/fmnist_det.py', '../_base_/det_runtime.py']
+_base_ = [
+    '../_base_/datasets/fmnist_det.py', '../_base_/det_runtime.py',
+    '../_base_/cascades/inference_runtime.py'
+]
 model = dict(
     type='TinySaverDetector',
     saver=dict(
@@ -29,8 +32,5 @@ test_evaluator = [
     dict(type='TinySaverMetric'),
 ]
 val_evaluator = test_evaluator
-custom_hooks = [dict(type='TinySaverMACsHook')]
 # The cascade is for inference: train the detectors and the evaluator separately.
 train_dataloader = None
-val_cfg = dict()
-test_cfg = dict()

@@ -1,0 +1,6 @@
+# ImageNet-1k cascades evaluated through mmpretrain's imagenet_bs32.py data set:
+# the cascade feeds both models ResNet's test pipeline (short edge 256, centre crop 224).
+_base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py', './imagenet_cascade.py']
+test_evaluator = [dict(type='Accuracy', topk=(1, 5)), dict(type='TinySaverMetric')]
+val_evaluator = test_evaluator
+train_dataloader = None  # inference only
