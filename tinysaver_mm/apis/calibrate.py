@@ -28,7 +28,8 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
     """
     if rule not in CONFIDENCE_RULES:
         raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
-    recs = {saver: load_records(saver), base: load_records(base)}
+    need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
+    recs = {saver: load_records(saver, required=need), base: load_records(base, required=need)}
     check_aligned(recs)
     s, b = recs[saver], recs[base]
     return dict(confidence=s[f'conf_{rule}'], saver_correct=s['pred'] == s['labels'],

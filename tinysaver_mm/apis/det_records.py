@@ -140,7 +140,8 @@ def load_det_records(path: str) -> dict:
         ValueError: If it holds no image.
     """
     from .records import load_records
-    return load_records(path, 'img_ids', 'detection records')
+    return load_records(path, 'img_ids', 'detection records',
+                        required=('ori_shapes', 'saver_feats', 'macs_saver', 'macs_base'))
 
 
 def check_det_aligned(a: dict, b: dict, what: str = 'records') -> None:

@@ -2,7 +2,7 @@
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -156,26 +156,64 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     return written
 
 
-def load_records(path: str, count_key: str = 'labels', what: str = 'records') -> dict:
+_KINDS = {'labels': ('classification records', 'tools/calibrate.py or tools/select_saver.py'),
+          'img_ids': ('detection records', 'tools/train_evaluator.py')}
+
+
+def load_records(path: str, count_key: str = 'labels', what: str = 'records',
+                 required: Sequence[str] = ()) -> dict:
     """Load one ``.npz`` record file with its metadata under ``meta``.
 
     Args:
         path (str): The file.
-        count_key (str): Array with one entry per sample (checked non-empty).
+        count_key (str): Array with one entry per sample (checked non-empty):
+            ``'labels'`` for classification records, ``'img_ids'`` for
+            detection records.
         what (str): What to call the file in messages.
+        required (Sequence[str]): Arrays the caller needs.
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If it holds no sample.
+        ValueError: If it is not a record file (damaged, truncated, another
+            kind of file, the other task's records), misses a field, holds no
+            sample, or has confidences that are not finite (with the count).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{what} {path!r} do not exist; make them with '
                                 'tools/record.py.')
-    with np.load(path, allow_pickle=False) as f:
-        rec = {k: f[k] for k in f.files}
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            rec = {k: f[k] for k in f.files}
+    except Exception as err:  # numpy raises BadZipFile, OSError, ValueError, EOFError...
+        raise ValueError(f'{path!r} is not a readable record file ({type(err).__name__}: '
+                         f'{str(err)[:120]}): it is damaged, truncated or another kind of '
+                         'file. Make records with tools/record.py.') from None
+    if 'meta' not in rec:
+        raise ValueError(f'{path!r} has no "meta" field: it is not a tools/record.py record '
+                         'file. Make records with tools/record.py.')
     rec['meta'] = json.loads(str(rec['meta']))
+    if count_key not in rec:
+        other = next((k for k in _KINDS if k != count_key and k in rec), None)
+        if other is not None:
+            kind, tool = _KINDS[other]
+            raise ValueError(f'{path!r} holds {kind}, not {what}; give it to {tool}.')
+        raise ValueError(f'{what} {path!r} have no {count_key!r} field; re-record them '
+                         'with tools/record.py.')
+    missing = [k for k in required if k not in rec]
+    if missing:
+        raise ValueError(f'{what} {path!r} miss the field(s) {missing} (present: '
+                         f'{sorted(k for k in rec if k != "meta")}); re-record them with '
+                         'this version of tools/record.py.')
     if rec[count_key].size == 0:
         raise ValueError(f'{what} {path!r} are empty.')
+    for key, value in rec.items():
+        if key.startswith(('conf_', 'probs', 'policy_')) and value.dtype.kind == 'f':
+            bad = int((~np.isfinite(value)).sum())
+            if bad:
+                raise ValueError(
+                    f'{what} {path!r}: {bad} of {value.size} values of {key!r} are not finite '
+                    '(NaN/inf: e.g. NaN pixels or an overflowing model). A threshold fitted on '
+                    'them would be meaningless; fix the inputs or the model and re-record.')
     return rec
 
 
