@@ -17,8 +17,7 @@ import numpy as np
 from tinysaver_mm.core import dataset_ap, det_confidence, entries_by_image, images_ap
 
 __all__ = ['CocoEntries', 'policy_scores', 'cascade_map_curve', 'threshold_for_drop',
-           'routed_figures', 'routed_map', 'threshold_at', 'plot_policy_curves',
-           'DEFAULT_EXIT_GRID']
+           'routed_figures', 'routed_map', 'threshold_at', 'DEFAULT_EXIT_GRID']
 
 DEFAULT_EXIT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 101), 3))
 
@@ -191,38 +190,3 @@ def threshold_for_drop(curve: Sequence[dict], base_map: float, max_drop: float) 
     if not ok:
         return dict(curve[0])
     return dict(max(ok, key=lambda row: (row['macs_saved_pct'], -row['threshold'])))
-
-
-def plot_policy_curves(curves: Dict[str, List[dict]], saver_map: float, base_map: float,
-                       gmacs_saver: float, gmacs_base: float, path: str, title: str,
-                       marks: Optional[Dict[str, dict]] = None) -> None:
-    """Box mAP vs GMACs per image of each policy's cascade (PNG).
-
-    Args:
-        curves (dict): Policy name to rows of :func:`cascade_map_curve`.
-        saver_map, base_map (float): Each detector alone.
-        gmacs_saver, gmacs_base (float): Their GMACs per image.
-        path (str): PNG to write.
-        title (str): Figure title (name the data).
-        marks (dict, optional): Policy name to an operating point row to mark.
-    """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for i, (name, rows) in enumerate(curves.items()):
-        ax.plot([r['gmacs_cascade'] for r in rows], [100 * r['map'] for r in rows], '-',
-                color=f'C{i}', label=name, lw=1.2)
-        if marks and name in marks:
-            m = marks[name]
-            ax.plot([m['gmacs_cascade']], [100 * m['map']], 'o', color=f'C{i}', ms=7)
-    ax.plot([gmacs_base], [100 * base_map], 's', color='k', label='base alone')
-    ax.plot([gmacs_saver], [100 * saver_map], '^', color='gray', label='saver alone')
-    ax.set_xlabel('GMACs per image')
-    ax.set_ylabel('box mAP (AP@[.5:.95], %)')
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from tinysaver_mm.core import exit_target, quality_gap
-from .det_policies import (CocoEntries, cascade_map_curve, plot_policy_curves,
-                           policy_scores, threshold_for_drop)
+from tinysaver_mm.visualization import plot_policy_curves
+from .det_policies import CocoEntries, cascade_map_curve, policy_scores, threshold_for_drop
 from .det_records import instances_of, load_det_records
 
 __all__ = ['train_evaluator', 'fit_head', 'roc_auc']

@@ -11,6 +11,8 @@ from mmengine.logging import print_log
 from mmengine.registry import METRICS
 from mmengine.structures import InstanceData
 
+from tinysaver_mm.visualization import plot_policy_curves
+
 __all__ = ['TinySaverDetReport']
 
 
@@ -86,9 +88,8 @@ class TinySaverDetReport(BaseMetric):
             ValueError: If no image was evaluated.
         """
         from tinysaver_mm.apis.det_policies import (CocoEntries, cascade_map_curve,
-                                                    plot_policy_curves, policy_scores,
-                                                    routed_figures, routed_map,
-                                                    threshold_for_drop)
+                                                    policy_scores, routed_figures,
+                                                    routed_map, threshold_for_drop)
         from tinysaver_mm.core import quality_gap
         if not results:
             raise ValueError('TinySaverDetReport got no predictions: the dataset is empty.')
