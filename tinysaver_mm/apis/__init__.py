@@ -1,5 +1,4 @@
-"""High-level entry points used by tools/."""
-from .det_policies import CocoEntries, cascade_map_curve, threshold_for_drop
+"""Inference and evaluation entry points used by tools/."""
 from .det_records import load_det_records, record_detections
 from .fashion_mnist_demo import run_fashion_mnist_demo
 from .records import (check_aligned, load_records, model_stages,
@@ -10,7 +9,7 @@ from .select_saver import select_saver, zoo_prefilter
 from .train_evaluator import train_evaluator
 
 __all__ = [
-    'CocoEntries', 'cascade_map_curve', 'threshold_for_drop', 'load_det_records',
+    'load_det_records',
     'record_detections', 'train_evaluator',
     'build_runner', 'check_aligned', 'check_dataset_cfg', 'check_nonempty', 'finish_distributed', 'load_cfg',
     'load_records', 'model_stages', 'predict_stages', 'record',

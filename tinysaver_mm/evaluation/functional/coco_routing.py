@@ -1,4 +1,4 @@
-"""COCO evaluation of detection cascades and their exit policies, from records.
+"""COCO box mAP of routed detection cascades and their exit policies (no plotting).
 
 Every exit policy gives one score per image; for a threshold, the images
 scoring at least it keep the saver's detections and the rest take the base's.
@@ -14,7 +14,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tinysaver_mm.core import dataset_ap, det_confidence, entries_by_image, images_ap
+from tinysaver_mm.core import (MapDropCalibrator, dataset_ap, det_confidence,
+                               entries_by_image, images_ap)
 
 __all__ = ['CocoEntries', 'policy_scores', 'cascade_map_curve', 'threshold_for_drop',
            'routed_figures', 'routed_map', 'threshold_at', 'DEFAULT_EXIT_GRID']
@@ -183,10 +184,12 @@ def threshold_for_drop(curve: Sequence[dict], base_map: float, max_drop: float) 
         max_drop (float): Allowed mAP loss (same units as ``map``, e.g. 0.01).
 
     Returns:
-        dict: The chosen row (exit ratio 0, i.e. threshold above every
-        score, is always allowed).
+        dict: A copy of the chosen row (exit ratio 0, i.e. threshold above
+        every score, keeps the base's mAP and so is always allowed).
+
+    Raises:
+        ValueError: On ``max_drop`` outside [0, 1], an empty curve or one
+            without a row within the drop (see
+            :class:`tinysaver_mm.core.MapDropCalibrator`, which chooses).
     """
-    ok = [row for row in curve if base_map - row['map'] <= max_drop + 1e-12]
-    if not ok:
-        return dict(curve[0])
-    return dict(max(ok, key=lambda row: (row['macs_saved_pct'], -row['threshold'])))
+    return MapDropCalibrator(max_drop).fit(curve, base_map).row_
