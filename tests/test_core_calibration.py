@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from tinysaver_mm.core.budget import ExitRatioCalibrator, MacsBudgetCalibrator
-from tinysaver_mm.core.guarantee import (GuaranteedDropCalibrator,
-                                         violation_rate)
+from tinysaver_mm.core.calibration import (AccuracyDropCalibrator, BaseCalibrator,
+                                           ExitRatioCalibrator, GuaranteedDropCalibrator,
+                                           MacsBudgetCalibrator, MapDropCalibrator,
+                                           MultiStageDropCalibrator, evaluate_cascade,
+                                           joint_threshold_search, violation_rate)
 from tinysaver_mm.core.saver_selection import delta_ctr
 
 
@@ -182,3 +184,91 @@ def test_delta_ctr_hand_cases_and_errors():
         delta_ctr([], [], [], 1.0, 4.0)
     with pytest.raises(ValueError, match='lengths differ'):
         delta_ctr(conf, [1] * 3, [1] * 4, 1.0, 4.0)
+
+
+def _stages(n=300, seed=2):
+    """Records of a 3-stage cascade (confidences, corrects, MACs per image)."""
+    rng = np.random.default_rng(seed)
+    confs = [rng.random(n) for _ in range(3)]
+    corrects = [rng.random(n) < 0.5 + 0.5 * c for c in confs]
+    return confs, corrects, [1.0, 5.0, 20.0]
+
+
+def test_every_calibrator_follows_the_fit_contract():
+    """fit returns the calibrator; the learned threshold(s) end in ``_``."""
+    conf, saver, base = _records()
+    two_stage = [AccuracyDropCalibrator(0.05), GuaranteedDropCalibrator(0.08, 0.1),
+                 ExitRatioCalibrator(0.3), MacsBudgetCalibrator(5.0, 1.0, 10.0)]
+    for cal in two_stage:
+        assert isinstance(cal, BaseCalibrator) and not hasattr(cal, 'threshold_')
+        assert cal.fit(conf, saver, base) is cal
+        assert isinstance(cal.threshold_, float)
+    multi = MultiStageDropCalibrator(0.02, grid=9)
+    assert isinstance(multi, BaseCalibrator) and multi.fit(*_stages()) is multi
+    assert len(multi.thresholds_) == 2
+    curve = [dict(threshold=float('inf'), map=0.5, macs_saved_pct=0.0)]
+    det = MapDropCalibrator(0.01)
+    assert isinstance(det, BaseCalibrator) and det.fit(curve, 0.5) is det
+    assert det.threshold_ == float('inf')
+
+
+def test_multistage_calibrator_is_the_joint_search():
+    confs, corrects, macs = _stages()
+    cal = MultiStageDropCalibrator(0.02, grid=9).fit(confs, corrects, macs)
+    best = joint_threshold_search(confs, corrects, macs, max_drop=0.02, grid=9)
+    assert best['thresholds'] == cal.thresholds_
+    assert best == dict(evaluate_cascade(confs, corrects, macs, cal.thresholds_),
+                        thresholds=cal.thresholds_)
+    assert (cal.accuracy_, cal.macs_, cal.shares_) == (
+        best['accuracy'], best['macs'], best['shares'])
+    assert cal.reference_accuracy_ == pytest.approx(np.mean(corrects[-1]))
+    assert cal.accuracy_ >= cal.reference_accuracy_ - 0.02 - 1e-12
+    for bad in (0, 1.5, 'x'):
+        with pytest.raises(ValueError, match='max_drop'):
+            MultiStageDropCalibrator(bad)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match='grid'):
+            MultiStageDropCalibrator(0.01, grid=bad)
+
+
+def test_multistage_search_raises_when_no_thresholds_keep_the_drop():
+    """An early stage saturated at confidence 1.0 on samples it gets wrong is
+    taken even at the strictest candidate: no combination keeps the drop, and
+    the search says so instead of returning None."""
+    n = 100
+    saver_conf = np.full(n, 1.0)
+    saver_right = np.arange(n) >= 20          # wrong on 20 samples, sure anyway
+    confs = [saver_conf, np.random.default_rng(0).random(n), np.zeros(n)]
+    corrects = [saver_right, np.ones(n, bool), np.ones(n, bool)]
+    with pytest.raises(ValueError, match='No thresholds keep the top-1 drop within '
+                       r'max_drop=0.01.*larger max_drop') as err:
+        joint_threshold_search(confs, corrects, [1.0, 5.0, 20.0], max_drop=0.01, grid=5)
+    assert '0.8000 vs the last stage\'s 1.0000' in str(err.value)
+    with pytest.raises(ValueError, match='No thresholds'):
+        MultiStageDropCalibrator(0.01, grid=5).fit(confs, corrects, [1.0, 5.0, 20.0])
+
+
+def test_map_drop_calibrator_picks_the_most_macs_saved_within_the_drop():
+    curve = [dict(threshold=1.0, map=0.50, macs_saved_pct=0.0, exit_ratio=0.0),
+             dict(threshold=0.6, map=0.495, macs_saved_pct=40.0, exit_ratio=0.4),
+             dict(threshold=0.5, map=0.495, macs_saved_pct=40.0, exit_ratio=0.4),
+             dict(threshold=0.2, map=0.47, macs_saved_pct=80.0, exit_ratio=0.8)]
+    cal = MapDropCalibrator(0.01).fit(curve, 0.50)
+    assert cal.threshold_ == 0.5            # a tie in MACs saved: the lower threshold
+    assert cal.row_ == curve[2] and cal.row_ is not curve[2]
+    assert (cal.map_, cal.macs_saved_pct_, cal.base_map_) == (0.495, 40.0, 0.50)
+    assert cal.map_drop_ == pytest.approx(0.005)
+    assert MapDropCalibrator(0.0).fit(curve, 0.50).threshold_ == 1.0
+    assert MapDropCalibrator(0.05).fit(curve, 0.50).threshold_ == 0.2
+
+
+def test_map_drop_calibrator_refuses_bad_targets_and_curves():
+    for bad in (-0.01, 1.5, 'x', float('nan')):
+        with pytest.raises(ValueError, match='max_drop'):
+            MapDropCalibrator(bad)
+    with pytest.raises(ValueError, match='empty'):
+        MapDropCalibrator(0.01).fit([], 0.5)
+    # a curve without its exit ratio 0 row: no silent fallback to its first row
+    with pytest.raises(ValueError, match='No row of the mAP curve.*exit ratio 0 row'):
+        MapDropCalibrator(0.01).fit([dict(threshold=0.2, map=0.4, macs_saved_pct=80.0)],
+                                    0.5)

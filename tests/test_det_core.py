@@ -11,8 +11,8 @@ pytest.importorskip('pycocotools')
 from pycocotools.coco import COCO  # noqa: E402
 from pycocotools.cocoeval import COCOeval  # noqa: E402
 
-from tinysaver_mm.apis.det_policies import (CocoEntries, routed_map,  # noqa: E402
-                                            threshold_at, threshold_for_drop)
+from tinysaver_mm.evaluation.functional import (CocoEntries, routed_map,  # noqa: E402
+                                                threshold_at, threshold_for_drop)
 from tinysaver_mm.core import (det_confidence, detection_features,  # noqa: E402
                                exit_target, feature_dim, quality_gap)
 from tinysaver_mm.testing.synthetic_coco import synthetic_coco  # noqa: E402

@@ -1,7 +1,5 @@
-"""High-level entry points used by tools/."""
-from .det_policies import CocoEntries, cascade_map_curve, threshold_for_drop
+"""Inference and evaluation entry points used by tools/."""
 from .det_records import load_det_records, record_detections
-from .fashion_mnist_demo import run_fashion_mnist_demo
 from .records import (check_aligned, load_records, model_stages,
                       predict_stages, record)
 from .runner import (build_runner, check_dataset_cfg, check_nonempty,
@@ -10,10 +8,8 @@ from .select_saver import select_saver, zoo_prefilter
 from .train_evaluator import train_evaluator
 
 __all__ = [
-    'CocoEntries', 'cascade_map_curve', 'threshold_for_drop', 'load_det_records',
-    'record_detections', 'train_evaluator',
+    'load_det_records', 'record_detections', 'train_evaluator',
     'build_runner', 'check_aligned', 'check_dataset_cfg', 'check_nonempty', 'finish_distributed', 'load_cfg',
     'load_records', 'model_stages', 'predict_stages', 'record',
-    'run_fashion_mnist_demo', 'run_test', 'run_train', 'select_saver',
-    'zoo_prefilter'
+    'run_test', 'run_train', 'select_saver', 'zoo_prefilter'
 ]

@@ -345,7 +345,8 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
     from mmengine.runner import Runner
 
     from tinysaver_mm.utils import load_checkpoint_strict
-    from tinysaver_mm.utils.report import merge_csv, plot_speedup
+    from tinysaver_mm.utils.report import merge_csv
+    from tinysaver_mm.visualization import plot_speedup
     from .runner import load_cfg
     cfg = load_cfg(config)
     if cfg.model.get('type') != 'TinySaverClassifier':

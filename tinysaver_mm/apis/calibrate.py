@@ -5,10 +5,10 @@ import os
 import os.path as osp
 from typing import Optional
 
-
 from tinysaver_mm.core import (CONFIDENCE_RULES, AccuracyDropCalibrator,
                                ExitRatioCalibrator, GuaranteedDropCalibrator,
                                MacsBudgetCalibrator, cascade_curve, macs_saved_pct)
+from tinysaver_mm.visualization import plot_calibration_curve
 from .records import check_aligned, load_records
 
 __all__ = ['TARGETS', 'load_pair', 'make_calibrator', 'calibrate']
@@ -109,29 +109,5 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         for row in zip(curve['threshold'], curve['exit_ratio'], curve['accuracy'],
                        curve['gmacs_cascade']):
             w.writerow([f'{row[0]:.8g}', f'{row[1]:.6g}', f'{100 * row[2]:.6g}', f'{row[3]:.6g}'])
-    _plot(curve, result, stem + '.png')
+    plot_calibration_curve(curve, result, stem + '.png')
     return result
-
-
-def _plot(curve: dict, result: dict, path: str) -> None:
-    """Top-1 vs cascade GMACs, exit ratio on the top axis, chosen point marked."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    gs, gb = result['gmacs_saver'], result['gmacs_base']
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.plot(curve['gmacs_cascade'], 100 * curve['accuracy'], '-', label='cascade')
-    ax.plot([gb], [result['base_top1']], 's', color='k', label='base alone')
-    ax.plot([gs], [result['saver_top1']], '^', color='gray', label='saver alone')
-    ax.plot([result['gmacs_cascade']], [result['top1']], 'o', color='C3', ms=9,
-            label=f'chosen ({result["target"]}): thr {result["threshold"]:.4g}')
-    ax.set_xlabel('GMACs per image')
-    ax.set_ylabel(f'top-1 % on {result["records"]} records')
-    top = ax.secondary_xaxis('top', functions=(lambda g: 1 - (g - gs) / gb,
-                                               lambda e: gs + (1 - e) * gb))
-    top.set_xlabel('exit ratio')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -5,9 +5,8 @@ import os.path as osp
 
 import numpy as np
 
-from tinysaver_mm.core import (GuaranteedDropCalibrator, macs_saved_pct,
-                               violation_rate)
-from tinysaver_mm.core.multistage import evaluate_cascade, joint_threshold_search
+from tinysaver_mm.core import (GuaranteedDropCalibrator, MultiStageDropCalibrator,
+                               evaluate_cascade, macs_saved_pct, violation_rate)
 from .calibrate import load_pair
 from .records import check_aligned, load_records
 
@@ -86,9 +85,9 @@ def multistage_report(val: dict, test: dict, max_drop: float = 0.002,
     for name, roles in cascades.items():
         v = _stage_arrays([val[r] for r in roles], rule)
         t = _stage_arrays([test[r] for r in roles], rule)
-        best = joint_threshold_search(*v, max_drop=max_drop, grid=grid)
-        ev = evaluate_cascade(*t, best['thresholds'])
-        result[name] = dict(thresholds=best['thresholds'], test_top1=100 * ev['accuracy'],
+        thresholds = MultiStageDropCalibrator(max_drop, grid).fit(*v).thresholds_
+        ev = evaluate_cascade(*t, thresholds)
+        result[name] = dict(thresholds=thresholds, test_top1=100 * ev['accuracy'],
                             gmacs=ev['macs'] / 1e9, shares=ev['shares'],
                             macs_saved_pct=macs_saved_pct(ev['macs'], t[2][-1]))
     base = _stage_arrays([test['base']], rule)

@@ -23,10 +23,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_curve,
-                               cascade_macs_per_image, delta_ctr,
-                               macs_saved_pct)
+from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
+                               delta_ctr, macs_saved_pct)
 from tinysaver_mm.utils.report import merge_csv
+from tinysaver_mm.visualization import plot_saver_candidates
 from .calibrate import load_pair
 
 __all__ = ['SELECTION_COLUMNS', 'ZOO_COLUMNS', 'select_saver', 'zoo_prefilter']
@@ -173,48 +173,9 @@ def select_saver(base_train: str, saver_train: Sequence[str],
         os.remove(out)  # the table describes this run only
     merge_csv(rows, out, SELECTION_COLUMNS, key='saver')
     png = osp.splitext(out)[0] + '.png'
-    _plot([(r, plotted[i], ops[i]) for r, i in zip(rows, order)], max_drop,
-          'test' if test else 'train', png)
+    plot_saver_candidates([(r, plotted[i], ops[i]) for r, i in zip(rows, order)],
+                          max_drop, 'test' if test else 'train', png)
     return dict(rows=rows, spearman_rho=rho, spearman_p=p_value, csv=out, png=png)
-
-
-def _plot(items: list, max_drop: float, split: str, path: str) -> None:
-    """Top-1 vs cascade GMACs of every candidate, operating points marked.
-
-    Args:
-        items (list): ``(row, pair, operating point or None)`` per candidate.
-        max_drop (float): The drop the operating points allow (for the title).
-        split (str): Which records are plotted (for the axis label).
-        path (str): PNG to write.
-    """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    for i, (row, pair, op) in enumerate(items):
-        curve = cascade_curve(pair['confidence'], pair['saver_correct'],
-                              pair['base_correct'])
-        gmacs = pair['gmacs_saver'] + (1.0 - curve['exit_ratio']) * pair['gmacs_base']
-        color = f'C{i % 10}'
-        ax.plot(gmacs, 100 * curve['accuracy'], '-', color=color,
-                label=f'{row["saver"]} (ΔC_tr {row["delta_ctr"]:+.3f})')
-        if op:
-            ax.plot([op['gmacs']], [op['top1']], 'o', color=color, ms=8, mec='k')
-    base = items[0][1]
-    base_top1 = 100 * float(np.mean(base['base_correct']))
-    ax.axhline(base_top1, color='k', lw=0.8, ls='--')
-    ax.plot([base['gmacs_base']], [base_top1], 's', color='k',
-            label=f'base alone ({base_top1:.2f}%)')
-    ax.set_xlabel('cascade GMACs per image')
-    ax.set_ylabel(f'top-1 % on {split} records')
-    ax.set_title(f'candidate savers; dots: largest exit ratio with top-1 drop '
-                 f'<= {100 * max_drop:.3g} pt', fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
-    fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _zoo_models() -> List[dict]:

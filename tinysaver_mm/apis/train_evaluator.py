@@ -8,9 +8,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tinysaver_mm.core import exit_target, quality_gap
-from .det_policies import (CocoEntries, cascade_map_curve, plot_policy_curves,
-                           policy_scores, threshold_for_drop)
+from tinysaver_mm.core import MapDropCalibrator, exit_target, quality_gap
+from tinysaver_mm.evaluation.functional import CocoEntries, cascade_map_curve, policy_scores
+from tinysaver_mm.visualization import plot_policy_curves
 from .det_records import instances_of, load_det_records
 
 __all__ = ['train_evaluator', 'fit_head', 'roc_auc']
@@ -113,9 +113,7 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
     from tinysaver_mm.models.detectors import TinySaverEvaluatorHead
     if not 0.0 < calib_fraction < 1.0:
         raise ValueError(f'calib_fraction={calib_fraction!r} must be in (0, 1).')
-    if not 0.0 <= max_drop <= 1.0:
-        raise ValueError(f'max_drop={max_drop!r} must be a fraction of AP in [0, 1] '
-                         '(0.01 = one mAP point).')
+    calibrator = MapDropCalibrator(max_drop)  # refuses max_drop outside [0, 1]
     rec = load_det_records(records)
     meta = rec['meta']
     n = len(rec['img_ids'])
@@ -150,7 +148,7 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
     rows = {}
     for name, score in policies.items():
         curve = cascade_map_curve(s, b, score, macs, with_evaluator=name == 'evaluator')
-        rows[name] = dict(threshold_for_drop(curve, base_map, max_drop), curve=curve)
+        rows[name] = dict(calibrator.fit(curve, base_map).row_, curve=curve)
     y_cal = exit_target(gaps['calib'], tolerance)
     summary = dict(
         records=records, target=TARGET_DOC, tolerance=tolerance, max_drop=max_drop,

@@ -1,13 +1,15 @@
 """Framework-light pieces of the TinySaver method (plain torch/numpy)."""
-from .budget import ExitRatioCalibrator, MacsBudgetCalibrator
-from .calibration import AccuracyDropCalibrator, cascade_curve
+from .calibration import (AccuracyDropCalibrator, BaseCalibrator,
+                          ExitRatioCalibrator, GuaranteedDropCalibrator,
+                          InfeasibleTargetError, MacsBudgetCalibrator,
+                          MapDropCalibrator, MultiStageDropCalibrator,
+                          cascade_curve, evaluate_cascade,
+                          joint_threshold_search, violation_rate)
 from .confidence import CONFIDENCE_RULES, confidence_scores
 from .det_confidence import (DET_EXIT_RULES, det_confidence,
                              detection_features, feature_dim)
 from .det_quality import (category_precision, dataset_ap, entries_by_image,
                           exit_target, image_ap, images_ap, quality_gap)
-from .guarantee import (GuaranteedDropCalibrator, InfeasibleTargetError,
-                        violation_rate)
 from .macs import cascade_macs_per_image, macs_saved_pct
 from .fields import CASCADE_FIELDS, cascade_field_names, cascade_fields
 from .routing import check_threshold, exit_mask, route_batch, split_by_mask, take_rows
@@ -17,6 +19,8 @@ from .saver_selection import delta_ctr
 __all__ = [
     'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
     'MacsBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
+    'BaseCalibrator', 'MapDropCalibrator', 'MultiStageDropCalibrator',
+    'evaluate_cascade', 'joint_threshold_search',
     'cascade_curve', 'delta_ctr', 'CONFIDENCE_RULES', 'confidence_scores',
     'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',
     'category_precision', 'dataset_ap', 'entries_by_image', 'exit_target', 'image_ap', 'images_ap', 'quality_gap',

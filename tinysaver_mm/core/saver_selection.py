@@ -1,8 +1,7 @@
 """Rank candidate savers by the paper's computation-reduction metric."""
 import numpy as np
 
-from .budget import _positive
-from .calibration import cascade_curve
+from .calibration.base import _positive, cascade_curve
 
 __all__ = ['delta_ctr']
 

@@ -11,6 +11,11 @@ from mmengine.logging import print_log
 from mmengine.registry import METRICS
 from mmengine.structures import InstanceData
 
+from tinysaver_mm.core import quality_gap
+from tinysaver_mm.visualization import plot_policy_curves
+from ..functional import (CocoEntries, cascade_map_curve, policy_scores, routed_figures,
+                          routed_map, threshold_for_drop)
+
 __all__ = ['TinySaverDetReport']
 
 
@@ -85,11 +90,6 @@ class TinySaverDetReport(BaseMetric):
         Raises:
             ValueError: If no image was evaluated.
         """
-        from tinysaver_mm.apis.det_policies import (CocoEntries, cascade_map_curve,
-                                                    plot_policy_curves, policy_scores,
-                                                    routed_figures, routed_map,
-                                                    threshold_for_drop)
-        from tinysaver_mm.core import quality_gap
         if not results:
             raise ValueError('TinySaverDetReport got no predictions: the dataset is empty.')
         classes = (self.dataset_meta or {}).get('classes')

@@ -1,4 +1,4 @@
-"""COCO evaluation of detection cascades and their exit policies, from records.
+"""COCO box mAP of routed detection cascades and their exit policies (no plotting).
 
 Every exit policy gives one score per image; for a threshold, the images
 scoring at least it keep the saver's detections and the rest take the base's.
@@ -14,11 +14,11 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tinysaver_mm.core import dataset_ap, det_confidence, entries_by_image, images_ap
+from tinysaver_mm.core import (MapDropCalibrator, dataset_ap, det_confidence,
+                               entries_by_image, images_ap)
 
 __all__ = ['CocoEntries', 'policy_scores', 'cascade_map_curve', 'threshold_for_drop',
-           'routed_figures', 'routed_map', 'threshold_at', 'plot_policy_curves',
-           'DEFAULT_EXIT_GRID']
+           'routed_figures', 'routed_map', 'threshold_at', 'DEFAULT_EXIT_GRID']
 
 DEFAULT_EXIT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 101), 3))
 
@@ -184,45 +184,12 @@ def threshold_for_drop(curve: Sequence[dict], base_map: float, max_drop: float) 
         max_drop (float): Allowed mAP loss (same units as ``map``, e.g. 0.01).
 
     Returns:
-        dict: The chosen row (exit ratio 0, i.e. threshold above every
-        score, is always allowed).
+        dict: A copy of the chosen row (exit ratio 0, i.e. threshold above
+        every score, keeps the base's mAP and so is always allowed).
+
+    Raises:
+        ValueError: On ``max_drop`` outside [0, 1], an empty curve or one
+            without a row within the drop (see
+            :class:`tinysaver_mm.core.MapDropCalibrator`, which chooses).
     """
-    ok = [row for row in curve if base_map - row['map'] <= max_drop + 1e-12]
-    if not ok:
-        return dict(curve[0])
-    return dict(max(ok, key=lambda row: (row['macs_saved_pct'], -row['threshold'])))
-
-
-def plot_policy_curves(curves: Dict[str, List[dict]], saver_map: float, base_map: float,
-                       gmacs_saver: float, gmacs_base: float, path: str, title: str,
-                       marks: Optional[Dict[str, dict]] = None) -> None:
-    """Box mAP vs GMACs per image of each policy's cascade (PNG).
-
-    Args:
-        curves (dict): Policy name to rows of :func:`cascade_map_curve`.
-        saver_map, base_map (float): Each detector alone.
-        gmacs_saver, gmacs_base (float): Their GMACs per image.
-        path (str): PNG to write.
-        title (str): Figure title (name the data).
-        marks (dict, optional): Policy name to an operating point row to mark.
-    """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for i, (name, rows) in enumerate(curves.items()):
-        ax.plot([r['gmacs_cascade'] for r in rows], [100 * r['map'] for r in rows], '-',
-                color=f'C{i}', label=name, lw=1.2)
-        if marks and name in marks:
-            m = marks[name]
-            ax.plot([m['gmacs_cascade']], [100 * m['map']], 'o', color=f'C{i}', ms=7)
-    ax.plot([gmacs_base], [100 * base_map], 's', color='k', label='base alone')
-    ax.plot([gmacs_saver], [100 * saver_map], '^', color='gray', label='saver alone')
-    ax.set_xlabel('GMACs per image')
-    ax.set_ylabel('box mAP (AP@[.5:.95], %)')
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return MapDropCalibrator(max_drop).fit(curve, base_map).row_

@@ -19,8 +19,7 @@ chosen one included, has ``D(t) <= max_drop``.
 import numpy as np
 from scipy.stats import beta
 
-from .budget import _number
-from .calibration import _CurveCalibrator, cascade_curve
+from .base import _TOL, _binary, _CurveCalibrator, _open_unit, cascade_curve
 
 __all__ = ['InfeasibleTargetError', 'GuaranteedDropCalibrator',
            'violation_rate']
@@ -28,23 +27,6 @@ __all__ = ['InfeasibleTargetError', 'GuaranteedDropCalibrator',
 
 class InfeasibleTargetError(ValueError):
     """No threshold can be certified with the records at hand."""
-
-
-def _open_unit(value, name: str) -> float:
-    """``value`` as a float in the open interval (0, 1), else ValueError."""
-    out = _number(value, name)
-    if not 0.0 < out < 1.0:
-        raise ValueError(f'{name}={value!r} must be in the open interval '
-                         '(0, 1).')
-    return out
-
-
-def _binary(values, name: str) -> np.ndarray:
-    """``values`` as a float 0/1 array, else ValueError naming it."""
-    out = np.asarray(values, dtype=np.float64)
-    if not np.all((out == 0) | (out == 1)):
-        raise ValueError(f'{name} must hold only 0/1 (or bool) values.')
-    return out
 
 
 def _drop_ucb(k_loss: np.ndarray, k_gain: np.ndarray, n: int,
@@ -164,7 +146,7 @@ def violation_rate(confidence: np.ndarray, saver_correct: np.ndarray,
         drops.append(b[test_idx].mean() - cascade.mean())
         exits.append(out.mean())
     drops = np.asarray(drops)
-    return dict(violation_rate=float(np.mean(drops > cal.max_drop + 1e-12)),
+    return dict(violation_rate=float(np.mean(drops > cal.max_drop + _TOL)),
                 mean_drop=float(drops.mean()),
                 mean_exit_ratio=float(np.mean(exits)),
                 infeasible_splits=infeasible)

@@ -1,8 +1,51 @@
-"""Pick an exit threshold from records of the saver and the base."""
+"""The calibrator contract, the two-stage cascade curve and argument checks.
+
+Every calibrator of :mod:`tinysaver_mm.core.calibration` follows one
+contract (scikit-learn style), stated by :class:`BaseCalibrator`.
+"""
+import math
 
 import numpy as np
 
-__all__ = ['cascade_curve', 'AccuracyDropCalibrator']
+__all__ = ['BaseCalibrator', 'cascade_curve']
+
+_TOL = 1e-12  # float slack when comparing shares, costs and drops to a target
+
+
+def _number(value, name: str) -> float:
+    """``value`` as a finite float, or a ValueError naming it."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f'{name} must be a number, got {value!r}.') from None
+    if not math.isfinite(out):
+        raise ValueError(f'{name} must be finite, got {value!r}.')
+    return out
+
+
+def _positive(value, name: str) -> float:
+    """``value`` as a positive finite float, or a ValueError naming it."""
+    out = _number(value, name)
+    if out <= 0.0:
+        raise ValueError(f'{name} must be positive, got {value!r}.')
+    return out
+
+
+def _open_unit(value, name: str) -> float:
+    """``value`` as a float in the open interval (0, 1), else ValueError."""
+    out = _number(value, name)
+    if not 0.0 < out < 1.0:
+        raise ValueError(f'{name}={value!r} must be in the open interval '
+                         '(0, 1).')
+    return out
+
+
+def _binary(values, name: str) -> np.ndarray:
+    """``values`` as a float 0/1 array, else ValueError naming it."""
+    out = np.asarray(values, dtype=np.float64)
+    if not np.all((out == 0) | (out == 1)):
+        raise ValueError(f'{name} must hold only 0/1 (or bool) values.')
+    return out
 
 
 def cascade_curve(confidence: np.ndarray, saver_correct: np.ndarray,
@@ -45,7 +88,32 @@ def cascade_curve(confidence: np.ndarray, saver_correct: np.ndarray,
     return dict(threshold=thresholds, exit_ratio=exits / n, accuracy=accuracy)
 
 
-class _CurveCalibrator:
+class BaseCalibrator:
+    """The contract every calibrator follows (scikit-learn style).
+
+    - The constructor only checks and stores the target (attributes named
+      like its arguments); it looks at no records and raises a ValueError
+      naming a bad argument.
+    - ``fit(records...)`` learns from calibration records and returns the
+      calibrator itself, so ``X(...).fit(...).threshold_`` works.
+    - What ``fit`` learns ends in ``_``: ``threshold_``, the exit threshold of
+      a two-stage cascade (the saver's), or ``thresholds_``, one per stage but
+      the last, for more stages; beside it the figures the records give there.
+    - A target no threshold meets on the records raises a ValueError saying
+      why and what to change; ``fit`` never falls back silently to another
+      threshold.
+    """
+
+    def fit(self, *records) -> 'BaseCalibrator':
+        """Learn the threshold(s) from calibration records.
+
+        Returns:
+            The calibrator itself.
+        """
+        raise NotImplementedError
+
+
+class _CurveCalibrator(BaseCalibrator):
     """Shared ``fit``: subclasses pick one point of the cascade curve."""
 
     def _choose(self, curve: dict, confidence: np.ndarray,
@@ -77,43 +145,3 @@ class _CurveCalibrator:
         self.exit_ratio_ = float(curve['exit_ratio'][idx])
         self.accuracy_ = float(curve['accuracy'][idx])
         return self
-
-
-class AccuracyDropCalibrator(_CurveCalibrator):
-    """Lowest threshold (most exits) whose accuracy drop vs the base is <= eps.
-
-    The drop is a point estimate on the calibration records; it carries no
-    guarantee on new data.
-
-    Args:
-        max_drop (float): Largest allowed top-1 drop vs the base, as a
-            fraction in (0, 1) (0.001 = 0.1 points).
-
-    Attributes:
-        threshold_ (float): The chosen threshold.
-        exit_ratio_ (float): Exit share at ``threshold_`` on the records.
-        accuracy_ (float): Cascade top-1 at ``threshold_`` on the records.
-        base_accuracy_ (float): Base top-1 on the records.
-        saver_accuracy_ (float): Saver top-1 on the records.
-    """
-
-    def __init__(self, max_drop: float = 0.001):
-        if not 0.0 < float(max_drop) < 1.0:
-            raise ValueError(f'max_drop={max_drop!r} must be in (0, 1), a '
-                             'fraction of top-1 (e.g. 0.001 = 0.1 points).')
-        self.max_drop = float(max_drop)
-
-    def _choose(self, curve, confidence, saver_correct, base_correct):
-        """Most exits whose accuracy is within ``max_drop`` of the base's.
-
-        Raises:
-            ValueError: If even the strictest threshold drops too much.
-        """
-        base = float(np.mean(base_correct))
-        ok = np.flatnonzero(curve['accuracy'] >= base - self.max_drop - 1e-12)
-        if ok.size == 0:
-            raise ValueError(
-                f'No threshold keeps the drop within {self.max_drop}: even at '
-                f'1.0 the cascade reaches {curve["accuracy"][0]:.4f} vs the '
-                f'base {base:.4f}. Allow a larger max_drop.')
-        return int(ok[-1])

@@ -1,0 +1,31 @@
+"""Calibrators: choose a cascade's exit threshold(s) from records.
+
+One class per file, all following :class:`BaseCalibrator`'s contract:
+``fit(records...)`` returns the calibrator, the learned threshold is
+``threshold_`` (``thresholds_`` for more than two stages).
+
+=============================  ==============================================
+``AccuracyDropCalibrator``     most exits with top-1 drop <= max_drop
+``GuaranteedDropCalibrator``   drop <= max_drop with probability >= 1 - delta
+``ExitRatioCalibrator``        exit share >= a target
+``MacsBudgetCalibrator``       mean GMACs per image <= a budget
+``MultiStageDropCalibrator``   k stages: cheapest with drop <= max_drop
+``MapDropCalibrator``          detection: most MACs saved, mAP drop <= max_drop
+=============================  ==============================================
+"""
+from .accuracy_drop import AccuracyDropCalibrator
+from .base import BaseCalibrator, cascade_curve
+from .exit_ratio import ExitRatioCalibrator
+from .guaranteed_drop import (GuaranteedDropCalibrator, InfeasibleTargetError,
+                              violation_rate)
+from .macs_budget import MacsBudgetCalibrator
+from .map_drop import MapDropCalibrator
+from .multistage_drop import (MultiStageDropCalibrator, evaluate_cascade,
+                              joint_threshold_search)
+
+__all__ = [
+    'BaseCalibrator', 'cascade_curve', 'AccuracyDropCalibrator',
+    'GuaranteedDropCalibrator', 'InfeasibleTargetError', 'violation_rate',
+    'ExitRatioCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
+    'MultiStageDropCalibrator', 'evaluate_cascade', 'joint_threshold_search'
+]
