@@ -18,6 +18,7 @@ LOWER = {
     'engine': {'core', 'utils', 'visualization'},
     'datasets': {'core', 'utils', 'visualization'},
     'apis': {'core', 'utils', 'visualization', 'models', 'evaluation', 'engine', 'datasets'},
+    'testing': {'core', 'utils', 'visualization', 'models', 'evaluation', 'engine', 'datasets'},
 }
 # what core may not lean on: it stays plain torch/numpy (and scipy)
 FRAMEWORKS = {'mmengine', 'mmcv', 'mmdet', 'mmpretrain', 'pycocotools', 'matplotlib'}

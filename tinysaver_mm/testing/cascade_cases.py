@@ -108,7 +108,7 @@ class DetCase(CascadeCase):
         from mmdet.registry import MODELS
         from mmengine.registry import DefaultScope
         from .det_stages import rtmdet_cfg
-        import tinysaver_mm  # noqa: F401
+        import tinysaver_mm.models.detectors  # noqa: F401  (registers the cascade)
         torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope('mmdet'):
             return MODELS.build(dict(type='TinySaverDetector', saver=rtmdet_cfg(0.125),

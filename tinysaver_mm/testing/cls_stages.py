@@ -30,7 +30,7 @@ def tiny_macs(channels: int, size: int, num_classes: int) -> int:
 
 def register_test_models() -> None:
     """Register :class:`TinyTestNet` into mmpretrain's MODELS (idempotent)."""
-    import tinysaver_mm  # noqa: F401  (registers the cascades)
+    import tinysaver_mm.models.classifiers  # noqa: F401  (registers the cascade)
     from mmpretrain.registry import MODELS
     MODELS.register_module('TinyTestNet', module=TinyTestNet, force=True)
 
