@@ -53,7 +53,9 @@ def _setup_cpu_distributed(cfg: Config) -> None:
     the model with ``device_ids=[LOCAL_RANK]``, both of which fail without a
     GPU. Without CUDA, the process group is started here with gloo (mmengine
     then skips its own start) and DDP gets ``device_ids=None``, unless the
-    config already sets a ``model_wrapper_cfg``.
+    config already sets a ``model_wrapper_cfg``. The wrapper is
+    ``TinySaverDistributedDataParallel``: DDP, or a plain holder for a cascade
+    whose parts are all frozen (torch's DDP refuses those).
     """
     import torch
     import torch.distributed as dist
@@ -62,7 +64,7 @@ def _setup_cpu_distributed(cfg: Config) -> None:
     if cfg.launcher == 'pytorch' and not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
+        cfg.model_wrapper_cfg = dict(type='TinySaverDistributedDataParallel',
                                      device_ids=None, broadcast_buffers=False)
 
 

@@ -1,4 +1,5 @@
-"""Engine components (hooks) of tinysaver_mm."""
+"""Engine components (hooks, distributed wrapper) of tinysaver_mm."""
 from .hooks import TinySaverMACsHook
+from .model_wrapper import TinySaverDistributedDataParallel
 
-__all__ = ['TinySaverMACsHook']
+__all__ = ['TinySaverMACsHook', 'TinySaverDistributedDataParallel']
