@@ -12,7 +12,7 @@ from .det_quality import (category_precision, dataset_ap, entries_by_image,
                           exit_target, image_ap, images_ap, quality_gap)
 from .macs import cascade_macs_per_image, macs_saved_pct
 from .fields import CASCADE_FIELDS, cascade_field_names, cascade_fields
-from .routing import check_threshold, exit_mask, route_batch, split_by_mask, take_rows
+from .routing import check_threshold, route_batch, take_rows
 from .thresholds import read_threshold_file, resolve_thresholds
 from .saver_selection import delta_ctr
 
@@ -24,7 +24,7 @@ __all__ = [
     'cascade_curve', 'delta_ctr', 'CONFIDENCE_RULES', 'confidence_scores',
     'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',
     'category_precision', 'dataset_ap', 'entries_by_image', 'exit_target', 'image_ap', 'images_ap', 'quality_gap',
-    'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold', 'exit_mask',
-    'route_batch', 'split_by_mask', 'take_rows', 'CASCADE_FIELDS', 'cascade_field_names',
+    'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold',
+    'route_batch', 'take_rows', 'CASCADE_FIELDS', 'cascade_field_names',
     'cascade_fields', 'read_threshold_file', 'resolve_thresholds'
 ]

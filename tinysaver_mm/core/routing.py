@@ -3,7 +3,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import torch
 
-__all__ = ['check_threshold', 'exit_mask', 'split_by_mask', 'take_rows', 'route_batch']
+__all__ = ['check_threshold', 'take_rows', 'route_batch']
 
 
 def check_threshold(threshold: float, name: str = 'threshold') -> float:
@@ -30,35 +30,6 @@ def check_threshold(threshold: float, name: str = 'threshold') -> float:
             '[0, 1], so use e.g. 0.9 (0 lets every sample exit at the saver, '
             '1 sends all but fully sure samples on).')
     return value
-
-
-def exit_mask(confidence: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Samples whose confidence is at least ``threshold`` exit.
-
-    Args:
-        confidence (torch.Tensor): Shape (N,).
-        threshold (float): In [0, 1].
-
-    Returns:
-        torch.Tensor: Boolean mask of shape (N,).
-    """
-    return confidence >= check_threshold(threshold)
-
-
-def split_by_mask(indices: torch.Tensor,
-                  mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Split positions into the masked ones and the rest.
-
-    Args:
-        indices (torch.Tensor): Positions (in the original batch) of the rows
-            the mask refers to, shape (N,).
-        mask (torch.Tensor): Boolean, shape (N,).
-
-    Returns:
-        tuple[torch.Tensor, torch.Tensor]: Original positions where ``mask``
-        holds, and where it does not.
-    """
-    return indices[mask], indices[~mask]
 
 
 def take_rows(batch: Any, index: Optional[torch.Tensor]) -> Any:

@@ -103,6 +103,7 @@ class BaseCascade:
         specs.append(('base', base))
         self.stage_names: Tuple[str, ...] = tuple(r for r, _ in specs)
         self.checkpoints: Dict[str, Optional[str]] = {}
+        self._frozen: Tuple[str, ...] = ()
         self.overheads: Tuple[str, ...] = ()
         self.train_part = train_part
         self._macs: Dict[Tuple[str, Any], int] = {}
@@ -153,12 +154,11 @@ class BaseCascade:
             dict: The checkpoint's ``meta`` (empty without a checkpoint).
         """
         self.checkpoints[role] = checkpoint
-        if not trainable:
-            self._frozen = tuple(getattr(self, '_frozen', ())) + (role, )
         meta = {}
         if checkpoint is not None:
             meta = load_checkpoint_strict(module, checkpoint, role).get('meta') or {}
         if not trainable:
+            self._frozen += (role, )
             freeze(module)
         return meta
 
@@ -264,7 +264,7 @@ class BaseCascade:
     # ------------------------------------------------------------------ modes
     def frozen_parts(self) -> List[str]:
         """Names of every part that never trains (loaded through :meth:`load_part`)."""
-        return [p for p in getattr(self, '_frozen', ()) if p != self.train_part]
+        return [p for p in self._frozen if p != self.train_part]
 
     def train(self, mode: bool = True):
         """Frozen parts stay in eval mode; only a trainable part follows ``mode``."""

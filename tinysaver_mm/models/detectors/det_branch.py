@@ -174,17 +174,6 @@ class DetBranch:
             self._feature_store.clear()
         return [r.pred_instances for r in results], pooled
 
-    @torch.no_grad()
-    def batch_shapes(self, inputs: Sequence[torch.Tensor], data_samples: Sequence
-                     ) -> List[Tuple[int, int]]:
-        """The (padded) input shape this branch would give each image alone."""
-        shapes = []
-        for img, ds in zip(inputs, data_samples):
-            imgs, samples = self.prepare([img], [ds])
-            x, _ = self.preprocess(imgs, samples)
-            shapes.append(tuple(x.shape[-2:]))
-        return shapes
-
 
 def pool_valid(feats: Sequence[torch.Tensor], samples: Sequence) -> torch.Tensor:
     """Average each feature map over each image's unpadded area.
