@@ -1,40 +1,11 @@
 """Records are refused when they do not line up; calibrate meets each target."""
-import json
 
 import numpy as np
 import pytest
 
 from tinysaver_mm.apis import check_aligned, load_records
 from tinysaver_mm.apis.calibrate import calibrate
-
-
-def write(path, probs, labels, macs, order=None, **meta_kw):
-    n = len(labels)
-    idx = np.arange(n) if order is None else order
-    meta = dict(config='c.py', checkpoint=None, split='val', aug=False,
-                dataset=dict(type='X', data_root='d', split='train', indices='None'),
-                num_samples=n, stage='model', num_classes=probs.shape[1], macs_per_img=macs)
-    meta.update(meta_kw)
-    np.savez(path, probs=probs.astype(np.float16), pred=probs.argmax(1), labels=labels,
-             sample_idx=idx, meta=json.dumps(meta), conf_max_prob=probs.max(1),
-             conf_margin=probs.max(1), conf_entropy=probs.max(1))
-    return str(path)
-
-
-def pair(tmp_path, n=2000, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 5, n)
-    conf = rng.random(n)
-    right = rng.random(n) < 0.55 + 0.45 * conf          # saver: right when sure
-    pred = np.where(right, labels, (labels + 1) % 5)
-    probs = np.full((n, 5), 0.0)
-    probs[np.arange(n), pred] = 0.2 + 0.8 * conf
-    probs[np.arange(n), (pred + 2) % 5] = 0.8 * (1 - conf)
-    base_right = rng.random(n) < 0.95
-    bpred = np.where(base_right, labels, (labels + 1) % 5)
-    bprobs = np.eye(5)[bpred] * 0.9 + 0.02
-    return (write(tmp_path / 's.npz', probs, labels, 1_000_000),
-            write(tmp_path / 'b.npz', bprobs, labels, 20_000_000))
+from tinysaver_mm.testing.cls_records import pair, write
 
 
 @pytest.mark.parametrize('target, kw', [

@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 from tinysaver_mm.apis.select_saver import (SELECTION_COLUMNS, select_saver,
                                             zoo_prefilter)
 from tinysaver_mm.core import CONFIDENCE_RULES, confidence_scores, delta_ctr
+from tinysaver_mm.utils import OutputExistsError
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 K = 10
@@ -137,8 +138,13 @@ def test_train_records_only_leave_test_columns_empty(records, tmp_path):
     assert res['spearman_rho'] is None and res['spearman_p'] is None
     assert all(r['test_macs_saved_pct'] == '' and r['top1_saver_test'] == '' for r in rows)
     assert osp.getsize(osp.join(tmp_path, 'sel.png')) > 0
-    # a second run replaces the table rather than appending to it
-    select_saver(records['base_train'], records['saver_train'][:1], out=out)
+    # a second run is refused unless asked; asked, it replaces the table
+    # rather than appending to it
+    before = open(out).read()
+    with pytest.raises(OutputExistsError, match='sel.csv'):
+        select_saver(records['base_train'], records['saver_train'][:1], out=out)
+    assert open(out).read() == before
+    select_saver(records['base_train'], records['saver_train'][:1], out=out, overwrite=True)
     assert len(_read_csv(out)[1]) == 1
 
 

@@ -22,9 +22,11 @@ def main():
     p.add_argument('--max-gmacs', type=float, help='max cascade GMACs per image')
     p.add_argument('--rule', default='max_prob')
     p.add_argument('--out', default='results/calibration.json')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace --out (and its _curve.csv/.png) when they exist')
     a = p.parse_args()
     r = calibrate(a.saver, a.base, a.target, a.epsilon, a.delta, a.exit_ratio,
-                  a.max_gmacs, a.rule, a.out)
+                  a.max_gmacs, a.rule, a.out, a.overwrite)
     print(f'target {r["target"]} on {r["num_samples"]} {r["records"]} records')
     print(f'{"":<10}{"top-1 %":>9}{"GMACs/img":>12}')
     for name in ('saver', 'base'):

@@ -21,7 +21,7 @@ from mmengine.runner import Runner
 from tinysaver_mm.apis import check_dataset_cfg, load_cfg, predict_stages, run_test
 from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
                                confidence_scores)
-from tinysaver_mm.utils import model_cfg_of
+from tinysaver_mm.utils import check_outputs, model_cfg_of
 
 DEFAULT_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
@@ -30,7 +30,7 @@ DEFAULT_CONFIG = osp.join(
 
 def run_fashion_mnist_demo(config: str = DEFAULT_CONFIG, max_drop: float = 0.001,
                            out: Optional[str] = 'results/demo_fashion_mnist.json',
-                           work_dir: Optional[str] = None) -> dict:
+                           work_dir: Optional[str] = None, overwrite: bool = False) -> dict:
     """Calibrate the threshold on held-out training images, then test.
 
     1. Run saver and base on the held-out part of the training split
@@ -45,6 +45,7 @@ def run_fashion_mnist_demo(config: str = DEFAULT_CONFIG, max_drop: float = 0.001
         max_drop (float): Allowed top-1 drop on the holdout (fraction).
         out (str, optional): Where to write the JSON results.
         work_dir (str, optional): Runner work dir (logs).
+        overwrite (bool): Replace ``out`` when it exists.
 
     Returns:
         dict: ``saver_top1, base_top1, cascade_top1, exit_ratio, gmacs_saver,
@@ -53,7 +54,9 @@ def run_fashion_mnist_demo(config: str = DEFAULT_CONFIG, max_drop: float = 0.001
     Raises:
         RuntimeError: If the routed run's GMACs differ from
             ``saver + (1 - exit ratio) * base``.
+        OutputExistsError: If ``out`` exists and ``overwrite`` is False.
     """
+    check_outputs([out], overwrite, [config])
     cfg = load_cfg(config, work_dir=work_dir)
     for split in ('holdout', 'test'):
         check_dataset_cfg(cfg, cfg[f'{split}_dataloader'].dataset, split)
@@ -109,8 +112,10 @@ def main():
                         help='allowed top-1 drop on the holdout (0.001 = 0.1 points)')
     parser.add_argument('--out', default='results/demo_fashion_mnist.json')
     parser.add_argument('--work-dir', default='work_dirs/demo_fashion_mnist')
+    parser.add_argument('--overwrite', action='store_true', help='replace --out when it exists')
     args = parser.parse_args()
-    r = run_fashion_mnist_demo(args.config, args.max_drop, args.out, args.work_dir)
+    r = run_fashion_mnist_demo(args.config, args.max_drop, args.out, args.work_dir,
+                               args.overwrite)
     print('\nFashion-MNIST test split (10,000 images)')
     print(f'{"model":<10}{"top-1 %":>10}{"GMACs/img":>12}')
     print(f'{"saver":<10}{r["saver_top1"]:>10.2f}{r["gmacs_saver"]:>12.5f}')

@@ -9,9 +9,11 @@ import os.path as osp
 
 from tinysaver_mm.apis.reports import guarantee_report, multistage_report
 from tinysaver_mm.apis.select_saver import select_saver
+from tinysaver_mm.utils import check_outputs
 
 SAVER, MID, BASE = 'resnet18-w4s2', 'resnet18-w8', 'resnet18-w16'
 CANDIDATES = ['resnet18-w2s2', 'resnet18-w4s2', 'resnet18-w4', 'resnet18-w8']
+SELECTION_JSON = 'results/selection_fashion_mnist.json'
 
 
 def main():
@@ -21,24 +23,29 @@ def main():
     p.add_argument('--delta', type=float, default=0.1)
     p.add_argument('--max-drop', type=float, default=0.005,
                    help='drop target for selection and the 3-stage comparison')
+    p.add_argument('--overwrite', action='store_true', help='replace the results files')
     a = p.parse_args()
+    check_outputs([SELECTION_JSON], a.overwrite)
     rec = lambda m, split: osp.join(a.records, f'{m}_fmnist_{split}.npz')  # noqa: E731
     cal = guarantee_report(rec(SAVER, 'val'), rec(BASE, 'val'), rec(SAVER, 'test'),
-                           rec(BASE, 'test'), a.epsilon, a.delta)
+                           rec(BASE, 'test'), a.epsilon, a.delta,
+                           overwrite=a.overwrite)
     print('calibration (guarantee mode):', json.dumps(cal))
     sel = select_saver(rec(BASE, 'train_aug'), [rec(m, 'train_aug') for m in CANDIDATES],
                        rec(BASE, 'test'), [rec(m, 'test') for m in CANDIDATES],
-                       max_drop=a.max_drop, out='results/selection_fashion_mnist.csv')
+                       max_drop=a.max_drop, out='results/selection_fashion_mnist.csv',
+                       overwrite=a.overwrite)
     for row in sel['rows']:
         print('selection:', row)
     print(f'Spearman rho(delta_ctr, test MACs saved) = {sel["spearman_rho"]}')
-    with open('results/selection_fashion_mnist.json', 'w') as f:
+    with open(SELECTION_JSON, 'w') as f:
         json.dump(dict(spearman_rho=sel['spearman_rho'], spearman_p=sel['spearman_p'],
                        max_drop=a.max_drop, candidates=len(sel['rows'])), f, indent=2)
     ms = multistage_report({'saver': rec(SAVER, 'val'), 'mid': rec(MID, 'val'),
                             'base': rec(BASE, 'val')},
                            {'saver': rec(SAVER, 'test'), 'mid': rec(MID, 'test'),
-                            'base': rec(BASE, 'test')}, max_drop=a.max_drop)
+                            'base': rec(BASE, 'test')}, max_drop=a.max_drop,
+                           overwrite=a.overwrite)
     print('multi-stage:', json.dumps(ms))
 
 

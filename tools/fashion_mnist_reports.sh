@@ -10,7 +10,7 @@ OUT=records/fashion_mnist
 for m in resnet18-w2s2 resnet18-w4s2 resnet18-w4 resnet18-w8 resnet18-w16; do
   for split in val test "train --aug"; do
     $PY tools/record.py configs/fashion_mnist/${m}_fmnist.py \
-      checkpoints/fashion_mnist/${m}_fmnist.pth --split $split --out-dir "$OUT"
+      checkpoints/fashion_mnist/${m}_fmnist.pth --split $split --out-dir "$OUT" --overwrite
   done
 done
-$PY tools/fashion_mnist_reports.py --records "$OUT"
+$PY tools/fashion_mnist_reports.py --records "$OUT" --overwrite

@@ -13,9 +13,10 @@ from tinysaver_mm.utils import publish_checkpoint
 def main():
     parser = argparse.ArgumentParser(description='Keep only the weights')
     parser.add_argument('src', help='checkpoint saved by the Runner')
-    parser.add_argument('dst', help='output .pth')
+    parser.add_argument('dst', help='output .pth (never the source itself)')
+    parser.add_argument('--overwrite', action='store_true', help='replace dst when it exists')
     args = parser.parse_args()
-    meta = publish_checkpoint(args.src, args.dst)
+    meta = publish_checkpoint(args.src, args.dst, args.overwrite)
     print(f'{args.dst}: {os.path.getsize(args.dst) / 1e6:.2f} MB, {meta}')
 
 

@@ -24,6 +24,8 @@ def main():
     p.add_argument('--aug', action='store_true',
                    help='training split with its training augmentation (as the paper)')
     p.add_argument('--out-dir', default='records')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace record files of this config and split in --out-dir')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                    default='none', help='job launcher (tools/dist_record.sh)')
@@ -33,13 +35,15 @@ def main():
     if cfg.model.get('type') == 'TinySaverDetector':
         if a.aug or a.launcher != 'none':
             raise SystemExit('detection records: --aug and --launcher are not supported.')
-        print(f'written: {record_detections(cfg, a.split, a.out_dir, a.checkpoint, a.config)}')
+        path = record_detections(cfg, a.split, a.out_dir, a.checkpoint, a.config, a.overwrite)
+        print(f'written: {path}')
         return
     if a.launcher != 'none':
         from mmengine.dist import init_dist, is_distributed
         if not is_distributed():
             init_dist(a.launcher, **cfg.env_cfg.get('dist_cfg', {}))
-    for path in record(cfg, a.checkpoint, a.split, a.aug, a.out_dir, a.config):
+    for path in record(cfg, a.checkpoint, a.split, a.aug, a.out_dir, a.config,
+                       a.overwrite):
         print(f'written: {path}')
     finish_distributed()
 

@@ -26,6 +26,8 @@ def main():
                    help='top-1 drop at the operating points (fraction, 0.005 = 0.5 pt)')
     p.add_argument('--rule', default='max_prob', help='exit rule of the records')
     p.add_argument('--out', default='results/selection.csv')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace --out (and its .png) when they exist')
     p.add_argument('--zoo-base', help='instead: shortlist mmpretrain ImageNet models for '
                    "this base (config such as 'mmpretrain::resnet/resnet50_8xb32_in1k.py' "
                    'or a metafile model name), no records needed')
@@ -45,7 +47,7 @@ def main():
     if not (a.base_train and a.savers_train):
         p.error('give --base-train and --savers-train (or --zoo-base)')
     r = select_saver(a.base_train, a.savers_train, a.base_test, a.savers_test,
-                     a.max_drop, a.rule, a.out)
+                     a.max_drop, a.rule, a.out, a.overwrite)
     print(f'{"saver":<40}{"GMACs":>10}{"ΔC_tr":>9}{"test MACs saved %":>19}{"rank":>6}')
     for row in r['rows']:
         print(f'{row["saver"]:<40}{row["gmacs_saver"]:>10.4g}{row["delta_ctr"]:>9.4f}'

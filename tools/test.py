@@ -1,7 +1,7 @@
 """Evaluate a model or a TinySaver cascade (mmpretrain/mmdet-style test.py).
 
 Example:
-    python tools/test.py configs/fashion_mnist/tinysaver_r18w4_r18w16_fmnist.py
+    python tools/test.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py
 """
 import argparse
 import os
@@ -19,6 +19,7 @@ def parse_args():
                         'cascade whose stages name their own checkpoints)')
     parser.add_argument('--work-dir', help='directory for logs and metrics')
     parser.add_argument('--out', help='dump per-sample predictions (.pkl)')
+    parser.add_argument('--overwrite', action='store_true', help='replace --out when it exists')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -32,7 +33,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_cfg(args.config, args.cfg_options, args.work_dir, args.launcher)
-    metrics = run_test(cfg, args.checkpoint, args.out)
+    metrics = run_test(cfg, args.checkpoint, args.out, args.overwrite)
     from mmengine.dist import is_main_process
     if is_main_process():
         for key, value in metrics.items():

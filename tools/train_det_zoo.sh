@@ -14,7 +14,7 @@ for m in "${MODELS[@]}"; do
   rm -rf "work_dirs/$m"
   $PY tools/train.py "configs/fmnist_det/${m}_fmnist-det.py" --work-dir "work_dirs/$m"
   last=$(cat "work_dirs/$m/last_checkpoint")
-  $PY tools/publish_checkpoint.py "$last" "checkpoints/fmnist_det/${m}_fmnist-det.pth"
+  $PY tools/publish_checkpoint.py "$last" "checkpoints/fmnist_det/${m}_fmnist-det.pth" --overwrite
 done
 echo "[train_det_zoo $(date +%H:%M:%S)] evaluator"
 bash tools/train_det_evaluator.sh

@@ -29,10 +29,13 @@ def main():
     p.add_argument('--weight-decay', type=float, default=0.1)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--results', help='also write the summary (JSON)')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace --out / --results (and its .png) when they exist')
     a = p.parse_args()
     s = train_evaluator(a.records, a.out, a.max_drop, a.calib_fraction, a.features,
                         a.tolerance, hidden=a.hidden, steps=a.steps,
-                        weight_decay=a.weight_decay, seed=a.seed, results=a.results)
+                        weight_decay=a.weight_decay, seed=a.seed, results=a.results,
+                        overwrite=a.overwrite)
     print(f"fit on {s['num_fit']} images, calibrated on {s['num_calib']}; "
           f"saver mAP {s['saver_map_calib']:.4f}, base mAP {s['base_map_calib']:.4f} "
           f'(calibration images)')

@@ -12,5 +12,5 @@ for m in "${MODELS[@]}"; do
   rm -rf "work_dirs/$m"
   $PY tools/train.py "configs/fashion_mnist/${m}_fmnist.py" --work-dir "work_dirs/$m"
   best=$(ls work_dirs/$m/best_*.pth | head -n 1)
-  $PY tools/publish_checkpoint.py "$best" "checkpoints/fashion_mnist/${m}_fmnist.pth"
+  $PY tools/publish_checkpoint.py "$best" "checkpoints/fashion_mnist/${m}_fmnist.pth" --overwrite
 done

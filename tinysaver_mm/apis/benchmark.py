@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
                                confidence_scores)
+from tinysaver_mm.utils.report import merge_csv, read_csv
 
 __all__ = ['forced_threshold', 'fuse_stages', 'time_fn', 'time_fns', 'benchmark_cascade',
            'goal_report', 'markdown_table', 'read_rows', 'run_benchmark', 'CSV_COLUMNS']
@@ -240,10 +241,9 @@ def read_rows(path: str) -> List[dict]:
 
     Raises:
         FileNotFoundError: If there is no such CSV.
+        ValueError: If it is a CSV of other columns.
     """
-    import csv
-    with open(path, newline='') as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv(path, CSV_COLUMNS)
     for r in rows:
         for k, v in r.items():
             if k != 'pair':
@@ -345,7 +345,6 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
     from mmengine.runner import Runner
 
     from tinysaver_mm.utils import load_checkpoint_strict
-    from tinysaver_mm.utils.report import merge_csv
     from tinysaver_mm.visualization import plot_speedup
     from .runner import load_cfg
     cfg = load_cfg(config)

@@ -8,6 +8,7 @@ from typing import Optional
 from tinysaver_mm.core import (CONFIDENCE_RULES, AccuracyDropCalibrator,
                                ExitRatioCalibrator, GuaranteedDropCalibrator,
                                MacsBudgetCalibrator, cascade_curve, macs_saved_pct)
+from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_calibration_curve
 from .records import check_aligned, load_records
 
@@ -66,7 +67,7 @@ def make_calibrator(target: str, epsilon: Optional[float] = None,
 def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = None,
               delta: Optional[float] = None, exit_ratio: Optional[float] = None,
               max_gmacs: Optional[float] = None, rule: str = 'max_prob',
-              out: str = 'results/calibration.json') -> dict:
+              out: str = 'results/calibration.json', overwrite: bool = False) -> dict:
     """Fit a threshold on records and write JSON, a curve CSV and a PNG.
 
     Args:
@@ -79,10 +80,17 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         epsilon, delta, exit_ratio, max_gmacs: The target's parameters.
         rule (str): Exit rule whose confidence the records hold.
         out (str): JSON path; ``_curve.csv`` and ``.png`` go beside it.
+        overwrite (bool): Replace those files when they exist.
 
     Returns:
         dict: threshold, expected exit ratio / top-1 / GMACs and how to use it.
+
+    Raises:
+        OutputExistsError: If an output exists and ``overwrite`` is False.
+        ValueError: If an output is one of the record files.
     """
+    stem = osp.splitext(out)[0]
+    check_outputs([out, stem + '_curve.csv', stem + '.png'], overwrite, [saver, base])
     d = load_pair(saver, base, rule)
     cal = make_calibrator(target, epsilon, delta, exit_ratio, max_gmacs,
                           d['gmacs_saver'], d['gmacs_base'])
@@ -102,7 +110,6 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         json.dump(result, f, indent=2)
     curve = cascade_curve(d['confidence'], d['saver_correct'], d['base_correct'])
     curve['gmacs_cascade'] = d['gmacs_saver'] + (1 - curve['exit_ratio']) * d['gmacs_base']
-    stem = osp.splitext(out)[0]
     with open(stem + '_curve.csv', 'w', newline='') as f:
         w = csv.writer(f)
         w.writerow(['threshold', 'exit_ratio', 'top1_pct', 'gmacs_cascade'])

@@ -43,7 +43,8 @@ def instances_of(rec: dict, role: str) -> List:
 
 @torch.no_grad()
 def record_detections(cfg, split: str, out_dir: str = 'records',
-                      checkpoint: Optional[str] = None, config_path: str = '') -> str:
+                      checkpoint: Optional[str] = None, config_path: str = '',
+                      overwrite: bool = False) -> str:
     """Run a detection cascade's saver and base on every image of a split.
 
     Both detectors see each image exactly as inside the cascade (the
@@ -58,6 +59,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
         out_dir (str): Output folder.
         checkpoint (str, optional): Weights of the whole cascade (strict).
         config_path (str): Recorded in the metadata and the file name.
+        overwrite (bool): Replace the records file when it exists.
 
     Returns:
         str: The ``.npz`` written: ``img_ids``, ``ori_shapes``,
@@ -67,12 +69,15 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
     Raises:
         ValueError: On an unknown split, a config without that dataloader or
             without a TinySaverDetector, or an empty dataset.
+        OutputExistsError: If the records file exists and ``overwrite`` is
+            False.
     """
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmdet.registry import MODELS
 
-    from tinysaver_mm.utils import load_checkpoint_strict, state_dict_fingerprint
+    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict,
+                                    state_dict_fingerprint)
     from .runner import check_dataset_cfg
     if split not in DET_SPLITS:
         raise ValueError(f'split {split!r} must be one of {DET_SPLITS}.')
@@ -88,6 +93,9 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
                   persistent_workers=False)
     loader['dataset'] = dict(loader['dataset'], pipeline=cfg.test_dataloader.dataset.pipeline)
     check_dataset_cfg(cfg, loader['dataset'], split)
+    name = osp.splitext(osp.basename(config_path))[0] or 'cascade'
+    path = osp.join(out_dir, f'{name}_{split}_det.npz')
+    check_outputs([path], overwrite, [checkpoint, config_path])
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model_cfg = dict(cfg.model, evaluator=None, exit_rule='max_score')
     model = MODELS.build(model_cfg)
@@ -126,8 +134,6 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
                 saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
                 num_images=len(img_ids))
     os.makedirs(out_dir, exist_ok=True)
-    name = osp.splitext(osp.basename(config_path))[0] or 'cascade'
-    path = osp.join(out_dir, f'{name}_{split}_det.npz')
     np.savez_compressed(path, meta=json.dumps(meta), **arrays)
     return path
 

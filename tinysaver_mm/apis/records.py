@@ -79,7 +79,8 @@ def _gather_ranks(out: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
 
 
 def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
-           out_dir: str = 'records', config_path: str = '') -> List[str]:
+           out_dir: str = 'records', config_path: str = '',
+           overwrite: bool = False) -> List[str]:
     """Record every stage of a config's model on one split (``tools/record.py``).
 
     Without ``aug`` the split is read with the test pipeline; with ``aug``
@@ -93,6 +94,7 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
         aug (bool): Use the training augmentation (train split only).
         out_dir (str): Where to write ``<config>_<split>[_aug]_<stage>.npz``.
         config_path (str): Recorded in the metadata.
+        overwrite (bool): Replace record files that exist already.
 
     Returns:
         list[str]: The files written.
@@ -100,11 +102,12 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     Raises:
         ValueError: On an unknown split, ``aug`` off the train split, a
             config without that split, or an empty dataset.
+        OutputExistsError: If a record file exists and ``overwrite`` is False.
     """
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from tinysaver_mm.utils import load_checkpoint_strict
+    from tinysaver_mm.utils import check_outputs, load_checkpoint_strict
     if split not in SPLITS:
         raise ValueError(f'split {split!r} must be one of {sorted(SPLITS)}.')
     if aug and split != 'train':
@@ -127,10 +130,14 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     model = MODELS.build(model_cfg_of(cfg))
     if checkpoint:
         load_checkpoint_strict(model, checkpoint)
+    name = osp.splitext(osp.basename(config_path))[0] or 'model'
+    paths = {role: osp.join(out_dir, f'{name}_{split}{"_aug" if aug else ""}'
+                            f'{"" if role == "model" else "_" + role}.npz')
+             for role in model_stages(model)}
+    check_outputs(paths.values(), overwrite, [checkpoint, config_path])
     # a fixed seed gives every model the same augmented images (--aug)
     rec = predict_stages(model, Runner.build_dataloader(loader, seed=0),
                          f'record {split}')
-    name = osp.splitext(osp.basename(config_path))[0] or 'model'
     ds = loader['dataset']
     meta = dict(config=config_path, checkpoint=checkpoint, split=split, aug=bool(aug),
                 dataset=dict(type=ds.get('type'), data_root=ds.get('data_root'),
@@ -141,12 +148,10 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
         return []
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    for role in model_stages(model):
+    for role, path in paths.items():
         probs = rec[f'probs_{role}']
         fields = {f'conf_{rule}': confidence_scores(torch.from_numpy(probs), rule).numpy()
                   for rule in CONFIDENCE_RULES}
-        path = osp.join(out_dir, f'{name}_{split}{"_aug" if aug else ""}'
-                        f'{"" if role == "model" else "_" + role}.npz')
         stage_meta = dict(meta, stage=role, num_classes=int(probs.shape[1]),
                           macs_per_img=int(rec[f'macs_{role}']))
         np.savez_compressed(path, probs=probs.astype(np.float16), pred=probs.argmax(1),

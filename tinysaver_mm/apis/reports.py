@@ -7,6 +7,7 @@ import numpy as np
 
 from tinysaver_mm.core import (GuaranteedDropCalibrator, MultiStageDropCalibrator,
                                evaluate_cascade, macs_saved_pct, violation_rate)
+from tinysaver_mm.utils import check_outputs
 from .calibrate import load_pair
 from .records import check_aligned, load_records
 
@@ -22,7 +23,8 @@ def _drop_at(d: dict, threshold: float) -> tuple:
 
 def guarantee_report(saver_val: str, base_val: str, saver_test: str, base_test: str,
                      epsilon: float = 0.005, delta: float = 0.1, n_splits: int = 500,
-                     out: str = 'results/calibration_fashion_mnist.json') -> dict:
+                     out: str = 'results/calibration_fashion_mnist.json',
+                     overwrite: bool = False) -> dict:
     """Guarantee-mode calibration, checked on the test split.
 
     The threshold is fitted (drop <= epsilon with probability >= 1 - delta)
@@ -34,7 +36,11 @@ def guarantee_report(saver_val: str, base_val: str, saver_test: str, base_test: 
         dict: ``epsilon, delta, threshold, test_top1_drop, violation_rate,
         macs_saved_pct`` (drop as a fraction, MACs saved in % on test), plus
         ``test_exit_ratio`` and ``violation_splits``.
+
+    Raises:
+        OutputExistsError: If ``out`` exists and ``overwrite`` is False.
     """
+    check_outputs([out], overwrite, [saver_val, base_val, saver_test, base_test])
     val, test = load_pair(saver_val, base_val), load_pair(saver_test, base_test)
     cal = GuaranteedDropCalibrator(epsilon, delta).fit(
         val['confidence'], val['saver_correct'], val['base_correct'])
@@ -61,7 +67,8 @@ def _stage_arrays(paths: list, rule: str) -> tuple:
 
 def multistage_report(val: dict, test: dict, max_drop: float = 0.002,
                       rule: str = 'max_prob', grid: int = 41,
-                      out: str = 'results/multistage_fashion_mnist.json') -> dict:
+                      out: str = 'results/multistage_fashion_mnist.json',
+                      overwrite: bool = False) -> dict:
     """Does saver -> mid -> base beat the best two-stage cascade?
 
     Thresholds are searched jointly on the holdout records (cheapest with a
@@ -71,6 +78,7 @@ def multistage_report(val: dict, test: dict, max_drop: float = 0.002,
     Args:
         val (dict): ``saver``, ``mid``, ``base`` -> holdout record paths.
         test (dict): The same for the test split.
+        overwrite (bool): Replace ``out`` when it exists.
 
     Returns:
         dict: One entry per cascade with thresholds, test top-1 (%), GMACs
@@ -78,7 +86,11 @@ def multistage_report(val: dict, test: dict, max_drop: float = 0.002,
         3-stage cascade costs less than the best 2-stage one while its test
         top-1 is at least as high, with the cost ratio and top-1 difference
         beside it.
+
+    Raises:
+        OutputExistsError: If ``out`` exists and ``overwrite`` is False.
     """
+    check_outputs([out], overwrite, [*val.values(), *test.values()])
     cascades = {'saver>mid>base': ('saver', 'mid', 'base'),
                 'saver>base': ('saver', 'base'), 'mid>base': ('mid', 'base')}
     result = dict(max_drop=max_drop, rule=rule)

@@ -7,7 +7,8 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from tinysaver_mm.utils import check_coco_files, check_nonempty, load_checkpoint_strict
+from tinysaver_mm.utils import (check_coco_files, check_nonempty, check_outputs,
+                                load_checkpoint_strict)
 
 __all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
            'finish_distributed',
@@ -159,17 +160,23 @@ def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
 
 
 def run_test(cfg: Config, checkpoint: Optional[str] = None,
-             out: Optional[str] = None) -> dict:
+             out: Optional[str] = None, overwrite: bool = False) -> dict:
     """Evaluate a config's model on its test set (``tools/test.py``).
 
     Args:
         cfg (Config): The config.
         checkpoint (str, optional): Weights for the whole model.
         out (str, optional): Dump per-sample predictions to this ``.pkl``.
+        overwrite (bool): Replace ``out`` when it exists.
 
     Returns:
         dict: The test metrics.
+
+    Raises:
+        OutputExistsError: If ``out`` exists and ``overwrite`` is False.
+        ValueError: If ``out`` is the checkpoint or the config file.
     """
+    check_outputs([out], overwrite, [checkpoint, cfg.filename])
     check_dataset_cfg(cfg, cfg.test_dataloader.dataset, 'test')
     runner = build_runner(cfg, checkpoint)
     if out is not None:

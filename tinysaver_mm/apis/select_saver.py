@@ -16,7 +16,6 @@ MACs.
 """
 import glob
 import math
-import os
 import os.path as osp
 import warnings
 from typing import List, Optional, Sequence
@@ -25,7 +24,8 @@ import numpy as np
 
 from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
                                delta_ctr, macs_saved_pct)
-from tinysaver_mm.utils.report import merge_csv
+from tinysaver_mm.utils import check_outputs
+from tinysaver_mm.utils.report import write_csv
 from tinysaver_mm.visualization import plot_saver_candidates
 from .calibrate import load_pair
 
@@ -92,7 +92,8 @@ def _check_args(saver_train: Sequence[str], base_test: Optional[str],
 def select_saver(base_train: str, saver_train: Sequence[str],
                  base_test: Optional[str] = None,
                  saver_test: Optional[Sequence[str]] = None, max_drop: float = 0.005,
-                 rule: str = 'max_prob', out: str = 'results/selection.csv') -> dict:
+                 rule: str = 'max_prob', out: str = 'results/selection.csv',
+                 overwrite: bool = False) -> dict:
     """Rank candidate savers by ``delta C_tr`` and validate on test records.
 
     ``delta C_tr`` is computed on the training records only (the paper records
@@ -119,6 +120,7 @@ def select_saver(base_train: str, saver_train: Sequence[str],
             fraction in (0, 1) (0.005 = 0.5 points).
         rule (str): Exit rule, a key of ``tinysaver_mm.core.CONFIDENCE_RULES``.
         out (str): CSV path; the plot goes beside it with ``.png``.
+        overwrite (bool): Replace those files when they exist.
 
     Returns:
         dict: ``rows`` (one per candidate, best first, keys
@@ -131,10 +133,13 @@ def select_saver(base_train: str, saver_train: Sequence[str],
             without test savers (or the reverse), ``max_drop`` outside (0, 1),
             an unknown rule, or records that are not aligned with the base's.
         FileNotFoundError: If a record file does not exist.
+        OutputExistsError: If an output exists and ``overwrite`` is False.
     """
     from scipy.stats import spearmanr
     saver_train, saver_test, max_drop = _check_args(saver_train, base_test, saver_test,
                                                     max_drop)
+    png = osp.splitext(out)[0] + '.png'
+    check_outputs([out, png], overwrite, [base_train, base_test, *saver_train, *(saver_test or [])])
     train = [load_pair(p, base_train, rule) for p in saver_train]
     test = [load_pair(p, base_test, rule) for p in saver_test] if saver_test else None
     names = _candidate_names(train, saver_train)
@@ -169,10 +174,7 @@ def select_saver(base_train: str, saver_train: Sequence[str],
                         [r['test_macs_saved_pct'] for r in valid])
         rho, p_value = float(res[0]), float(res[1])
     order = [r.pop('_index') for r in rows]
-    if osp.isfile(out):
-        os.remove(out)  # the table describes this run only
-    merge_csv(rows, out, SELECTION_COLUMNS, key='saver')
-    png = osp.splitext(out)[0] + '.png'
+    write_csv(rows, out, SELECTION_COLUMNS)  # the table describes this run only
     plot_saver_candidates([(r, plotted[i], ops[i]) for r, i in zip(rows, order)],
                           max_drop, 'test' if test else 'train', png)
     return dict(rows=rows, spearman_rho=rho, spearman_p=p_value, csv=out, png=png)

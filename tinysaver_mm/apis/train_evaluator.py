@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from tinysaver_mm.core import MapDropCalibrator, exit_target, quality_gap
 from tinysaver_mm.evaluation.functional import CocoEntries, cascade_map_curve, policy_scores
+from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_policy_curves
 from .det_records import instances_of, load_det_records
 
@@ -73,7 +74,8 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
                     calib_fraction: float = 0.5, use_features: bool = False,
                     tolerance: float = 0.1, topk: int = 10, hidden: int = 32,
                     steps: int = 300, weight_decay: float = 0.1, seed: int = 0,
-                    mean_topk: int = 5, results: Optional[str] = None) -> Dict:
+                    mean_topk: int = 5, results: Optional[str] = None,
+                    overwrite: bool = False) -> Dict:
     """Train the evaluator head on one split's records and calibrate thresholds.
 
     The records (``tools/record.py --det`` on images the detectors did not
@@ -102,15 +104,21 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
         mean_topk (int): ``k`` of the ``mean_topk`` policy.
         results (str, optional): Also write the summary here (JSON) and the
             policies' mAP-GMACs curves next to it (PNG).
+        overwrite (bool): Replace ``out``/``results`` (and its PNG) when
+            they exist.
 
     Returns:
         dict: Summary: fit/calibration sizes, AUC of the head, and per policy
         the calibrated threshold and its figures on the calibration images.
 
     Raises:
-        ValueError: On a bad ``calib_fraction``/``max_drop`` or too few records.
+        ValueError: On a bad ``calib_fraction``/``max_drop``, too few records,
+            or an output that is the records file.
+        OutputExistsError: If an output exists and ``overwrite`` is False.
     """
     from tinysaver_mm.models.detectors import TinySaverEvaluatorHead
+    check_outputs([out, results, results and osp.splitext(results)[0] + '.png'], overwrite,
+                  [records])
     if not 0.0 < calib_fraction < 1.0:
         raise ValueError(f'calib_fraction={calib_fraction!r} must be in (0, 1).')
     calibrator = MapDropCalibrator(max_drop)  # refuses max_drop outside [0, 1]

@@ -209,17 +209,25 @@ def load_checkpoint_strict(module: nn.Module, filename: str,
     return checkpoint
 
 
-def publish_checkpoint(src: str, dst: str) -> dict:
+def publish_checkpoint(src: str, dst: str, overwrite: bool = False) -> dict:
     """Save only the weights (and a little meta) of a training checkpoint.
 
     Args:
         src (str): A checkpoint saved by mmengine's Runner.
         dst (str): Where to write ``{'state_dict': ..., 'meta': ...}``.
+        overwrite (bool): Replace ``dst`` when it exists.
 
     Returns:
         dict: The meta written (source file, epoch, iteration, and the
         ``dataset_meta`` (class names) when the Runner saved one).
+
+    Raises:
+        ValueError: If ``dst`` is ``src`` (stripping a training checkpoint in
+            place would lose its optimizer state), or ``src`` is no checkpoint.
+        OutputExistsError: If ``dst`` exists and ``overwrite`` is False.
     """
+    from .outputs import check_outputs
+    check_outputs([dst], overwrite, [src])
     checkpoint = load_checkpoint_file(src)
     meta = checkpoint.get('meta', {})
     meta = dict(source=osp.basename(src), epoch=meta.get('epoch'),

@@ -12,6 +12,7 @@ from mmengine.registry import METRICS
 from mmengine.structures import InstanceData
 
 from tinysaver_mm.core import quality_gap
+from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_policy_curves
 from ..functional import (CocoEntries, cascade_map_curve, policy_scores, routed_figures,
                           routed_map, threshold_for_drop)
@@ -47,21 +48,28 @@ class TinySaverDetReport(BaseMetric):
         policies (dict, optional): Policy name to calibrated threshold.
         out_file (str, optional): Write the report here (JSON), and each
             policy's mAP-GMACs curve next to it (PNG).
+        overwrite (bool): Replace those files when they exist (else the
+            metric refuses to be built, before any image is run).
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): Defaults to ``'tinysaver'``.
 
     Raises:
         FileNotFoundError: If ``ann_file`` does not exist.
+        OutputExistsError: If ``out_file`` or its PNG exists and
+            ``overwrite`` is False.
     """
 
     default_prefix: Optional[str] = 'tinysaver'
 
     def __init__(self, ann_file: str, policies: Optional[Dict[str, float]] = None,
-                 out_file: Optional[str] = None, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
+                 out_file: Optional[str] = None, overwrite: bool = False,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not osp.isfile(ann_file):
             raise FileNotFoundError(f'ann_file {ann_file!r} does not exist.')
+        check_outputs([out_file, out_file and osp.splitext(out_file)[0] + '.png'], overwrite,
+                      [ann_file], flag="overwrite=True in the TinySaverDetReport config "
+                      "(e.g. --cfg-options test_evaluator.2.overwrite=True)")
         self.ann_file, self.out_file = ann_file, out_file
         self.policies = dict(policies or {})
 
