@@ -3,7 +3,8 @@
 Importing the package (e.g. through ``custom_imports``) registers the hook and
 metric into mmengine's root registries, ``TinySaverClassifier`` and the ``TinyConvNet``
 backbone into mmpretrain's MODELS when mmpretrain is installed, ``TinySaverDetector`` and
-``TinySaverEvaluatorHead`` into mmdet's MODELS when mmdet is installed, and
+``TinySaverEvaluatorHead`` into mmdet's MODELS when mmdet is installed, the
+segmentation parts into mmseg's MODELS when mmseg is installed, and
 allowlists mmengine's checkpoint types for torch's safe ``weights_only``
 loading. A host library that is installed but fails to import leaves only its
 part out, with a warning naming the error.
@@ -22,7 +23,7 @@ from . import core, engine, evaluation  # noqa: E402,F401
 
 def _register_host_parts() -> None:
     for host, part in (('mmpretrain', 'classifiers'), ('mmpretrain', 'backbones'),
-                       ('mmdet', 'detectors')):
+                       ('mmdet', 'detectors'), ('mmseg', 'segmentors')):
         if find_spec(host) is None:
             continue
         try:

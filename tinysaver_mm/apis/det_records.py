@@ -8,10 +8,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .cascade_records import CASCADE_SPLITS, cascade_records_loader
+
 __all__ = ['DET_SPLITS', 'record_detections', 'load_det_records', 'instances_of',
            'check_det_aligned']
 
-DET_SPLITS = ('train', 'holdout', 'val', 'test')
+DET_SPLITS = CASCADE_SPLITS
 ROLES = ('saver', 'base')
 
 
@@ -76,26 +78,10 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
     from mmengine.runner import Runner
     from mmdet.registry import MODELS
 
-    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict,
-                                    state_dict_fingerprint)
-    from .runner import check_dataset_cfg
-    if split not in DET_SPLITS:
-        raise ValueError(f'split {split!r} must be one of {DET_SPLITS}.')
-    key = f'{split}_dataloader'
-    if cfg.get(key) is None:
-        raise ValueError(f'the config has no {key}; add one (see '
-                         'configs/_base_/datasets/fmnist_det.py) or pick another split.')
-    if cfg.model.get('type') != 'TinySaverDetector':
-        raise ValueError(f'{config_path or "the config"} has model type '
-                         f'{cfg.model.get("type")!r}; record with a TinySaverDetector '
-                         'config (its saver and base are recorded together).')
-    loader = dict(cfg[key], sampler=dict(type='DefaultSampler', shuffle=False),
-                  persistent_workers=False)
-    loader['dataset'] = dict(loader['dataset'], pipeline=cfg.test_dataloader.dataset.pipeline)
-    check_dataset_cfg(cfg, loader['dataset'], split)
-    name = osp.splitext(osp.basename(config_path))[0] or 'cascade'
-    path = osp.join(out_dir, f'{name}_{split}_det.npz')
-    check_outputs([path], overwrite, [checkpoint, config_path])
+    from tinysaver_mm.utils import load_checkpoint_strict, state_dict_fingerprint
+    loader, path = cascade_records_loader(cfg, split, 'TinySaverDetector',
+                                          'configs/_base_/datasets/fmnist_det.py', out_dir,
+                                          config_path, 'det', [checkpoint], overwrite)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model_cfg = dict(cfg.model, evaluator=None, exit_rule='max_score')
     model = MODELS.build(model_cfg)

@@ -162,7 +162,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
 
 
 _KINDS = {'labels': ('classification records', 'tools/calibrate.py or tools/select_saver.py'),
-          'img_ids': ('detection records', 'tools/train_evaluator.py')}
+          'img_ids': ('detection records', 'tools/train_evaluator.py'),
+          'img_paths': ('segmentation records', 'tools/train_evaluator.py')}
 
 
 def load_records(path: str, count_key: str = 'labels', what: str = 'records',
@@ -173,7 +174,7 @@ def load_records(path: str, count_key: str = 'labels', what: str = 'records',
         path (str): The file.
         count_key (str): Array with one entry per sample (checked non-empty):
             ``'labels'`` for classification records, ``'img_ids'`` for
-            detection records.
+            detection records, ``'img_paths'`` for segmentation records.
         what (str): What to call the file in messages.
         required (Sequence[str]): Arrays the caller needs.
 

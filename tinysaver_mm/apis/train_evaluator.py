@@ -1,73 +1,21 @@
 """Train a detection cascade's evaluator head from records and calibrate its threshold."""
-import json
-import os
 import os.path as osp
 from typing import Dict, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from tinysaver_mm.core import MapDropCalibrator, exit_target, quality_gap
 from tinysaver_mm.evaluation.functional import CocoEntries, cascade_map_curve, policy_scores
-from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_policy_curves
 from .det_records import instances_of, load_det_records
+from .exit_head_training import (calibrate_policies, check_head_request, fit_head,
+                                 fit_size, head_macs, roc_auc, save_exit_head, write_json)
 
-__all__ = ['train_evaluator', 'fit_head', 'roc_auc']
+__all__ = ['train_evaluator']
 
 TARGET_DOC = ('exit target = 1 where the saver\'s per-image COCO AP (IoU .50:.95, the '
               'image evaluated alone) is at least the base\'s minus the tolerance')
-
-
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve (rank form, ties averaged); NaN for one class."""
-    from scipy.stats import rankdata
-    y = np.asarray(y).astype(bool)
-    pos, neg = int(y.sum()), int((~y).sum())
-    if pos == 0 or neg == 0:
-        return float('nan')
-    ranks = rankdata(score)
-    return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
-
-
-def fit_head(head: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 400,
-             lr: float = 1e-2, weight_decay: float = 1e-3, seed: int = 0) -> list:
-    """Standardise the inputs and fit the head's MLP with full-batch Adam.
-
-    Args:
-        head (TinySaverEvaluatorHead): Fitted in place.
-        x (torch.Tensor): Raw input rows (N, in_channels).
-        y (torch.Tensor): Targets in [0, 1], (N,).
-        steps (int): Optimisation steps.
-        lr (float): Adam learning rate.
-        weight_decay (float): Adam weight decay.
-        seed (int): Seed of the MLP's initialisation.
-
-    Returns:
-        list[float]: The loss at each step.
-    """
-    torch.manual_seed(seed)
-    for m in head.mlp:
-        if hasattr(m, 'reset_parameters'):
-            m.reset_parameters()
-    head.input_mean.copy_(x.mean(dim=0))
-    head.input_std.copy_(x.std(dim=0).clamp(min=1e-6))
-    # balance the classes so a rare "saver worse" label still shapes the score
-    pos = float(y.mean())
-    weight = torch.where(y > 0.5, torch.tensor(0.5 / max(pos, 1e-6)),
-                         torch.tensor(0.5 / max(1 - pos, 1e-6)))
-    opt = torch.optim.Adam(head.mlp.parameters(), lr=lr, weight_decay=weight_decay)
-    head.train()
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(head(x), y, weight=weight)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    head.eval()
-    return losses
 
 
 def train_evaluator(records: str, out: str, max_drop: float = 0.01,
@@ -117,18 +65,12 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
         OutputExistsError: If an output exists and ``overwrite`` is False.
     """
     from tinysaver_mm.models.detectors import TinySaverEvaluatorHead
-    check_outputs([out, results, results and osp.splitext(results)[0] + '.png'], overwrite,
-                  [records])
-    if not 0.0 < calib_fraction < 1.0:
-        raise ValueError(f'calib_fraction={calib_fraction!r} must be in (0, 1).')
+    check_head_request(records, out, results, overwrite, calib_fraction)
     calibrator = MapDropCalibrator(max_drop)  # refuses max_drop outside [0, 1]
     rec = load_det_records(records)
     meta = rec['meta']
     n = len(rec['img_ids'])
-    n_fit = int(round(n * (1.0 - calib_fraction)))
-    if n_fit < 10 or n - n_fit < 10:
-        raise ValueError(f'{n} images are too few to fit and calibrate the evaluator '
-                         f'(calib_fraction={calib_fraction}); record more images.')
+    n_fit = fit_size(n, calib_fraction)
     saver_inst, base_inst = instances_of(rec, 'saver'), instances_of(rec, 'base')
     feats = torch.from_numpy(rec['saver_feats']) if use_features else None
     head = TinySaverEvaluatorHead(meta['num_classes'], topk,
@@ -150,13 +92,12 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
     cal = parts['calib']
     s, b = entries['calib']
     macs = {r: rec[f'macs_{r}'][cal].astype(np.float64) for r in ('saver', 'base')}
-    macs['evaluator'] = np.full(n - n_fit, _head_macs(head), dtype=np.float64)
+    macs['evaluator'] = np.full(n - n_fit, head_macs(head), dtype=np.float64)
     base_map = b.map()
     policies = policy_scores(saver_inst[cal], gaps['calib'], scores[cal], mean_topk)
-    rows = {}
-    for name, score in policies.items():
-        curve = cascade_map_curve(s, b, score, macs, with_evaluator=name == 'evaluator')
-        rows[name] = dict(calibrator.fit(curve, base_map).row_, curve=curve)
+    rows = calibrate_policies(
+        policies, lambda score, pays: cascade_map_curve(s, b, score, macs, with_evaluator=pays),
+        calibrator, base_map)
     y_cal = exit_target(gaps['calib'], tolerance)
     summary = dict(
         records=records, target=TARGET_DOC, tolerance=tolerance, max_drop=max_drop,
@@ -171,24 +112,15 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
         policies=rows)
     head_cfg = dict(type='TinySaverEvaluatorHead', num_classes=head.num_classes,
                     topk=head.topk, feat_channels=head.feat_channels, hidden_channels=hidden)
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    torch.save(dict(state_dict=head.state_dict(),
-                    meta=dict(head_cfg=head_cfg, saver_fingerprint=meta['saver_fingerprint'],
-                              threshold=rows['evaluator']['threshold'],
-                              records=records, target=TARGET_DOC, tolerance=tolerance)), out)
+    save_exit_head(out, head, dict(head_cfg=head_cfg, saver_fingerprint=meta['saver_fingerprint'],
+                                   threshold=rows['evaluator']['threshold'],
+                                   records=records, target=TARGET_DOC, tolerance=tolerance))
     summary['checkpoint'], summary['head_cfg'] = out, head_cfg
     if results:
-        os.makedirs(osp.dirname(osp.abspath(results)), exist_ok=True)
-        with open(results, 'w') as f:
-            json.dump(summary, f, indent=1)
+        write_json(summary, results)
         plot_policy_curves({k: v['curve'] for k, v in rows.items()}, summary['saver_map_calib'],
                            base_map, summary['gmacs']['saver'], summary['gmacs']['base'],
                            osp.splitext(results)[0] + '.png',
                            f'calibration images of {osp.basename(records)}; dots: max drop '
                            f'{max_drop}', marks=rows)
     return summary
-
-
-def _head_macs(head: torch.nn.Module) -> int:
-    from tinysaver_mm.utils import measure_macs
-    return measure_macs(head, torch.zeros(1, head.in_channels))

@@ -2,7 +2,8 @@
 from .calibration import (AccuracyDropCalibrator, BaseCalibrator,
                           ExitRatioCalibrator, GuaranteedDropCalibrator,
                           InfeasibleTargetError, MacsBudgetCalibrator,
-                          MapDropCalibrator, MultiStageDropCalibrator,
+                          MapDropCalibrator, MetricDropCalibrator,
+                          MIoUDropCalibrator, MultiStageDropCalibrator,
                           cascade_curve, evaluate_cascade,
                           joint_threshold_search, violation_rate)
 from .confidence import CONFIDENCE_RULES, confidence_scores
@@ -19,7 +20,8 @@ from .saver_selection import delta_ctr
 __all__ = [
     'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
     'MacsBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
-    'BaseCalibrator', 'MapDropCalibrator', 'MultiStageDropCalibrator',
+    'BaseCalibrator', 'MapDropCalibrator', 'MetricDropCalibrator', 'MIoUDropCalibrator',
+    'MultiStageDropCalibrator',
     'evaluate_cascade', 'joint_threshold_search',
     'cascade_curve', 'delta_ctr', 'CONFIDENCE_RULES', 'confidence_scores',
     'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',

@@ -66,29 +66,33 @@ def plot_calibration_curve(curve: dict, result: dict, path: str) -> None:
 
 def plot_policy_curves(curves: Dict[str, List[dict]], saver_map: float, base_map: float,
                        gmacs_saver: float, gmacs_base: float, path: str, title: str,
-                       marks: Optional[Dict[str, dict]] = None) -> None:
-    """Box mAP vs GMACs per image of each detection exit policy's cascade.
+                       marks: Optional[Dict[str, dict]] = None, key: str = 'map',
+                       ylabel: str = 'box mAP (AP@[.5:.95], %)') -> None:
+    """A dataset-level metric vs GMACs per image of each exit policy's cascade.
 
     Args:
-        curves (dict): Policy name to rows of
-            :func:`tinysaver_mm.evaluation.functional.cascade_map_curve`.
-        saver_map, base_map (float): Each detector alone.
+        curves (dict): Policy name to rows of a metric curve (e.g.
+            :func:`tinysaver_mm.evaluation.functional.cascade_map_curve`).
+        saver_map, base_map (float): The metric of each model alone.
         gmacs_saver, gmacs_base (float): Their GMACs per image.
         path (str): PNG to write.
         title (str): Figure title (name the data).
         marks (dict, optional): Policy name to an operating point row to mark.
+        key (str): The rows' metric (a fraction, plotted in %): ``'map'``
+            for detection, ``'miou'`` for segmentation.
+        ylabel (str): The y axis label.
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for i, (name, rows) in enumerate(curves.items()):
-        ax.plot([r['gmacs_cascade'] for r in rows], [100 * r['map'] for r in rows], '-',
+        ax.plot([r['gmacs_cascade'] for r in rows], [100 * r[key] for r in rows], '-',
                 color=f'C{i}', label=name, lw=1.2)
         if marks and name in marks:
             m = marks[name]
-            ax.plot([m['gmacs_cascade']], [100 * m['map']], 'o', color=f'C{i}', ms=7)
+            ax.plot([m['gmacs_cascade']], [100 * m[key]], 'o', color=f'C{i}', ms=7)
     ax.plot([gmacs_base], [100 * base_map], 's', color='k', label='base alone')
     ax.plot([gmacs_saver], [100 * saver_map], '^', color='gray', label='saver alone')
-    _finish_axes(ax, 'GMACs per image', 'box mAP (AP@[.5:.95], %)', title)
+    _finish_axes(ax, 'GMACs per image', ylabel, title)
     _save(fig, path)
 
 

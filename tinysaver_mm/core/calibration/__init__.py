@@ -10,7 +10,9 @@ One class per file, all following :class:`BaseCalibrator`'s contract:
 ``ExitRatioCalibrator``        exit share >= a target
 ``MacsBudgetCalibrator``       mean GMACs per image <= a budget
 ``MultiStageDropCalibrator``   k stages: cheapest with drop <= max_drop
+``MetricDropCalibrator``       most MACs saved, drop of a dataset-level metric
 ``MapDropCalibrator``          detection: most MACs saved, mAP drop <= max_drop
+``MIoUDropCalibrator``         segmentation: most MACs saved, mIoU drop <= max_drop
 =============================  ==============================================
 """
 from .accuracy_drop import AccuracyDropCalibrator
@@ -20,6 +22,8 @@ from .guaranteed_drop import (GuaranteedDropCalibrator, InfeasibleTargetError,
                               violation_rate)
 from .macs_budget import MacsBudgetCalibrator
 from .map_drop import MapDropCalibrator
+from .metric_drop import MetricDropCalibrator
+from .miou_drop import MIoUDropCalibrator
 from .multistage_drop import (MultiStageDropCalibrator, evaluate_cascade,
                               joint_threshold_search)
 
@@ -27,5 +31,6 @@ __all__ = [
     'BaseCalibrator', 'cascade_curve', 'AccuracyDropCalibrator',
     'GuaranteedDropCalibrator', 'InfeasibleTargetError', 'violation_rate',
     'ExitRatioCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
+    'MetricDropCalibrator', 'MIoUDropCalibrator',
     'MultiStageDropCalibrator', 'evaluate_cascade', 'joint_threshold_search'
 ]

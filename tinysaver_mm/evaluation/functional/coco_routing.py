@@ -16,11 +16,10 @@ import numpy as np
 
 from tinysaver_mm.core import (MapDropCalibrator, dataset_ap, det_confidence,
                                entries_by_image, images_ap)
+from .routing_costs import DEFAULT_EXIT_GRID, metric_curve, routed_costs, threshold_at
 
 __all__ = ['CocoEntries', 'policy_scores', 'cascade_map_curve', 'threshold_for_drop',
-           'routed_figures', 'routed_map', 'threshold_at', 'DEFAULT_EXIT_GRID']
-
-DEFAULT_EXIT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 101), 3))
+           'routed_figures', 'routed_map']
 
 
 @contextlib.contextmanager
@@ -141,14 +140,8 @@ def routed_figures(saver: CocoEntries, base: CocoEntries, score: np.ndarray,
     Returns:
         dict: ``threshold, exit_ratio, map, gmacs_cascade, macs_saved_pct``.
     """
-    exits = np.asarray(score) >= threshold
-    spent = macs['saver'] + (macs['evaluator'] if with_evaluator else 0) + \
-        np.where(exits, 0, macs['base'])
-    base_total = float(np.sum(macs['base']))
-    return dict(threshold=float(threshold), exit_ratio=float(exits.mean()),
-                map=routed_map(saver, base, exits),
-                gmacs_cascade=float(np.mean(spent)) / 1e9,
-                macs_saved_pct=100.0 * (1.0 - float(np.sum(spent)) / base_total))
+    exits, row = routed_costs(score, threshold, macs, with_evaluator)
+    return dict(row, map=routed_map(saver, base, exits))
 
 
 def cascade_map_curve(saver: CocoEntries, base: CocoEntries, score: np.ndarray,
@@ -160,19 +153,8 @@ def cascade_map_curve(saver: CocoEntries, base: CocoEntries, score: np.ndarray,
         list[dict]: One row per exit ratio of ``exit_grid`` (ties in the
         scores may make the realised ratio larger; see :func:`threshold_at`).
     """
-    return [routed_figures(saver, base, score, threshold_at(score, float(r)), macs,
-                           with_evaluator) for r in exit_grid]
-
-
-def threshold_at(score: np.ndarray, exit_ratio: float) -> float:
-    """The threshold letting at least ``round(exit_ratio * N)`` images exit.
-
-    Tied scores exit together, so the realised ratio may be larger; ratio 0
-    gives ``inf`` (nothing exits).
-    """
-    ordered = np.sort(np.asarray(score, dtype=np.float64))[::-1]
-    k = int(round(exit_ratio * len(ordered)))
-    return float('inf') if k == 0 else float(ordered[k - 1])
+    return metric_curve(lambda exits: routed_map(saver, base, exits), 'map', score, macs,
+                        with_evaluator, exit_grid)
 
 
 def threshold_for_drop(curve: Sequence[dict], base_map: float, max_drop: float) -> dict:
