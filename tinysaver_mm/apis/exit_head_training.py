@@ -1,5 +1,4 @@
 """Fitting a learned exit head from records and comparing exit policies (any task)."""
-import json
 import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional
@@ -8,8 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ['check_head_request', 'fit_size', 'roc_auc', 'fit_head', 'calibrate_policies', 'save_exit_head', 'head_macs',
-           'write_json']
+__all__ = ['check_head_request', 'fit_size', 'roc_auc', 'fit_head', 'calibrate_policies',
+           'save_exit_head', 'head_macs']
 
 
 def check_head_request(records: str, out: str, results: Optional[str], overwrite: bool,
@@ -124,10 +123,3 @@ def head_macs(head: torch.nn.Module) -> int:
     """MACs of one image through the head (one input row)."""
     from tinysaver_mm.utils import measure_macs
     return measure_macs(head, torch.zeros(1, head.in_channels))
-
-
-def write_json(summary: dict, path: str) -> None:
-    """Write a summary as indented JSON (its folder created)."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(summary, f, indent=1)

@@ -7,10 +7,11 @@ import torch
 
 from tinysaver_mm.core import MapDropCalibrator, exit_target, quality_gap
 from tinysaver_mm.evaluation.functional import CocoEntries, cascade_map_curve, policy_scores
+from tinysaver_mm.utils.report import write_json
 from tinysaver_mm.visualization import plot_policy_curves
 from .det_records import instances_of, load_det_records
 from .exit_head_training import (calibrate_policies, check_head_request, fit_head,
-                                 fit_size, head_macs, roc_auc, save_exit_head, write_json)
+                                 fit_size, head_macs, roc_auc, save_exit_head)
 
 __all__ = ['train_evaluator']
 

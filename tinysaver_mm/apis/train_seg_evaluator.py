@@ -7,9 +7,10 @@ import torch
 
 from tinysaver_mm.core import MIoUDropCalibrator, exit_target
 from tinysaver_mm.evaluation.functional import areas_miou, cascade_miou_curve, image_iou_gap
+from tinysaver_mm.utils.report import write_json
 from tinysaver_mm.visualization import plot_policy_curves
 from .exit_head_training import (calibrate_policies, check_head_request, fit_head,
-                                 fit_size, head_macs, roc_auc, save_exit_head, write_json)
+                                 fit_size, head_macs, roc_auc, save_exit_head)
 from .seg_records import load_seg_records
 
 __all__ = ['train_seg_evaluator', 'seg_policy_scores', 'SEG_TARGET_DOC']

@@ -2,10 +2,10 @@
 from .functional import (CocoEntries, cascade_map_curve, policy_scores,
                          routed_figures, routed_map, threshold_at,
                          threshold_for_drop)
-from .metrics import TinySaverDetReport, TinySaverMetric
+from .metrics import TinySaverDetReport, TinySaverMetric, TinySaverSegReport
 
 __all__ = [
-    'TinySaverMetric', 'TinySaverDetReport', 'CocoEntries', 'cascade_map_curve',
+    'TinySaverMetric', 'TinySaverDetReport', 'TinySaverSegReport', 'CocoEntries', 'cascade_map_curve',
     'policy_scores', 'routed_figures', 'routed_map', 'threshold_at',
     'threshold_for_drop'
 ]

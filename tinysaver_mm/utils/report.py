@@ -1,11 +1,12 @@
-"""Flat CSV results (figures: :mod:`tinysaver_mm.visualization`)."""
+"""Flat CSV and JSON results (figures: :mod:`tinysaver_mm.visualization`)."""
 import csv
+import json
 import math
 import os
 import os.path as osp
 from typing import List, Sequence, Union
 
-__all__ = ['read_csv', 'write_csv', 'merge_csv']
+__all__ = ['read_csv', 'write_csv', 'merge_csv', 'write_json']
 
 
 def read_csv(path: str, columns: Sequence[str]) -> List[dict]:
@@ -81,3 +82,10 @@ def merge_csv(rows: List[dict], path: str, columns: Sequence[str],
     all_rows = old + rows
     write_csv(all_rows, path, columns)
     return all_rows
+
+
+def write_json(result: dict, path: str, indent: int = 1) -> None:
+    """Write a result as indented JSON (its folder created)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=indent)

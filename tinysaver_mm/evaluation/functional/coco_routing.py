@@ -16,7 +16,7 @@ import numpy as np
 
 from tinysaver_mm.core import (MapDropCalibrator, dataset_ap, det_confidence,
                                entries_by_image, images_ap)
-from .routing_costs import DEFAULT_EXIT_GRID, metric_curve, routed_costs, threshold_at
+from .routing_costs import DEFAULT_EXIT_GRID, metric_curve, routed_costs
 
 __all__ = ['CocoEntries', 'policy_scores', 'cascade_map_curve', 'threshold_for_drop',
            'routed_figures', 'routed_map']

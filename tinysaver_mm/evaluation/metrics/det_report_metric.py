@@ -1,6 +1,4 @@
 """Report of a detection cascade: saver, base, cascade and every exit policy."""
-import json
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
@@ -11,11 +9,12 @@ from mmengine.logging import print_log
 from mmengine.registry import METRICS
 from mmengine.structures import InstanceData
 
-from tinysaver_mm.core import quality_gap
+from tinysaver_mm.core import MapDropCalibrator, quality_gap
 from tinysaver_mm.utils import check_outputs
+from tinysaver_mm.utils.report import write_json
 from tinysaver_mm.visualization import plot_policy_curves
-from ..functional import (CocoEntries, cascade_map_curve, policy_scores, routed_figures,
-                          routed_map, threshold_for_drop)
+from ..functional import (CocoEntries, cascade_map_curve, compare_policies, policy_scores,
+                          routed_figures, routed_map)
 
 __all__ = ['TinySaverDetReport']
 
@@ -117,21 +116,10 @@ class TinySaverDetReport(BaseMetric):
         scores = policy_scores([_instances(r['saver']) for r in results], gap)
         scores.update({k: np.array([r['scores'][k] for r in results]) for k in names})
         drop = base_map - cascade_map
-        rows, curves, marks = [], {}, {}
-        for name, score in scores.items():
-            pays = name == 'evaluator'
-            row = dict(policy=name)
-            curve = cascade_map_curve(saver, base, score, macs, with_evaluator=pays)
-            if name in self.policies:
-                at = routed_figures(saver, base, score, float(self.policies[name]), macs, pays)
-                row.update({f'calibrated_{k}': v for k, v in at.items()})
-                row['calibrated_map_drop'] = base_map - at['map']
-                curve = sorted(curve + [at], key=lambda r: r['exit_ratio'])
-                marks[name] = at
-            curves[name] = curve
-            best = threshold_for_drop(curve, base_map, max(drop, 0.0))
-            row.update({f'equal_drop_{k}': v for k, v in best.items()})
-            rows.append(row)
+        rows, curves, marks = compare_policies(
+            scores, lambda score, pays: cascade_map_curve(saver, base, score, macs, pays),
+            lambda score, t, pays: routed_figures(saver, base, score, t, macs, pays), 'map',
+            base_map, drop, self.policies, MapDropCalibrator)
         report = dict(
             num_images=len(results), ann_file=self.ann_file,
             exit_rule=results[0]['exit_rule'], threshold=results[0]['threshold'],
@@ -144,9 +132,7 @@ class TinySaverDetReport(BaseMetric):
             macs_saved_pct=100.0 * (1.0 - float(spent.sum()) / float(macs['base'].sum())),
             policies=rows)
         if self.out_file:
-            os.makedirs(osp.dirname(osp.abspath(self.out_file)) or '.', exist_ok=True)
-            with open(self.out_file, 'w') as f:
-                json.dump(report, f, indent=1)
+            write_json(report, self.out_file)
             png = osp.splitext(self.out_file)[0] + '.png'
             plot_policy_curves(curves, saver_map, base_map, report['gmacs_saver'],
                                report['gmacs_base'], png,
