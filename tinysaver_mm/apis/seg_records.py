@@ -1,7 +1,7 @@
 """Records of a segmentation cascade's saver and base on a dataset split."""
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -11,28 +11,10 @@ from tinysaver_mm.core.seg_features import seg_exit_features
 from tinysaver_mm.evaluation.functional import image_areas
 from .cascade_records import CASCADE_SPLITS, cascade_records_loader
 
-__all__ = ['SEG_SPLITS', 'record_segmentation', 'load_seg_records', 'confidence_rules_of']
+__all__ = ['SEG_SPLITS', 'record_segmentation', 'load_seg_records']
 
 SEG_SPLITS = CASCADE_SPLITS
 ROLES = ('saver', 'base')
-
-
-def confidence_rules_of(model) -> List[str]:
-    """The segmentor's exit rules computed from the saver's masks alone."""
-    return [r for r in model.exit_rules if r != 'evaluator']
-
-
-def _rule_scores(model, outputs: list, samples: list) -> Dict[str, np.ndarray]:
-    """Every confidence rule's exit score, exactly as the cascade routes with it."""
-    keep = model.exit_rule
-    out = {}
-    try:
-        for rule in confidence_rules_of(model):
-            model.exit_rule = rule
-            out[rule] = model.exit_scores('saver', outputs, samples).double().cpu().numpy()
-    finally:
-        model.exit_rule = keep
-    return out
 
 
 @torch.no_grad()
@@ -73,6 +55,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
     from mmengine.runner import Runner
     from mmseg.registry import MODELS
 
+    from tinysaver_mm.models.segmentors.seg_report import confidence_rules_of, rule_scores
     from tinysaver_mm.utils import load_checkpoint_strict, state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverSegmentor',
                                           'configs/_base_/datasets/fmnist_seg.py', out_dir,
@@ -95,8 +78,8 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
         batch = model.data_preprocessor(batch, False)
         inputs, samples = batch['inputs'], batch['data_samples']
         outs = {r: model.run_stage(r, inputs, samples) for r in ROLES}
-        for rule, score in _rule_scores(model, outs['saver'], samples).items():
-            confs.setdefault(rule, []).append(score)
+        for rule, score in rule_scores(model, outs['saver'], samples).items():
+            confs.setdefault(rule, []).append(score.numpy())
         feats.append(seg_exit_features(
             [o.seg_logits.data.float().softmax(0) for o in outs['saver']]))
         for i, ds in enumerate(samples):
