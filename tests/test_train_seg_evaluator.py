@@ -94,3 +94,22 @@ def test_head_refuses_another_class_count():
     assert head.inputs([torch.rand(C, 5, 5).softmax(0)]).shape == (1, head.in_channels)
     with pytest.raises(ValueError, match='num_classes=1'):
         TinySaverSegEvaluatorHead(1)
+
+
+def test_train_evaluator_tool_takes_segmentation_records(tmp_path):
+    import os.path as osp
+    import subprocess
+    import sys
+    path, _, _ = _records(tmp_path, n=80)
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    p = subprocess.run([sys.executable, osp.join(root, 'tools/train_evaluator.py'), path,
+                        '--out', str(tmp_path / 'ev.pth'), '--steps', '50'],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert 'mIoU' in p.stdout and 'evaluator' in p.stdout and 'oracle' in p.stdout
+    meta = torch.load(str(tmp_path / 'ev.pth'), weights_only=True)['meta']
+    assert meta['head_cfg']['type'] == 'TinySaverSegEvaluatorHead'
+    p = subprocess.run([sys.executable, osp.join(root, 'tools/train_evaluator.py'), path,
+                        '--out', str(tmp_path / 'ev2.pth'), '--features'],
+                       capture_output=True, text=True)
+    assert p.returncode != 0 and '--features is for detection records' in p.stderr

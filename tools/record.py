@@ -3,7 +3,7 @@
 Examples:
     python tools/record.py configs/fashion_mnist/resnet18-w4s2_fmnist.py \
         checkpoints/fashion_mnist/resnet18-w4s2_fmnist.pth --split train --aug
-    # a TinySaverDetector config: its saver and base, both on every image
+    # a TinySaverDetector / TinySaverSegmentor config: its saver and base, both on every image
     python tools/record.py configs/fmnist_det/tinysaver_rtmdet-w125_rtmdet-w375_fmnist-det.py \
         --split holdout
 """
@@ -11,7 +11,11 @@ import argparse
 
 from mmengine.config import DictAction
 
-from tinysaver_mm.apis import finish_distributed, load_cfg, record, record_detections
+from tinysaver_mm.apis import (finish_distributed, load_cfg, record, record_detections,
+                               record_segmentation)
+
+CASCADE_RECORDERS = {'TinySaverDetector': record_detections,
+                     'TinySaverSegmentor': record_segmentation}
 
 
 def main():
@@ -20,7 +24,8 @@ def main():
     p.add_argument('checkpoint', nargs='?', default=None,
                    help='weights (optional for a cascade whose stages name theirs)')
     p.add_argument('--split', choices=['train', 'holdout', 'val', 'test'], required=True,
-                   help='holdout: detection configs only (images the detectors did not train on)')
+                   help='holdout: detection/segmentation cascade configs only (images the '
+                   'stages did not train on)')
     p.add_argument('--aug', action='store_true',
                    help='training split with its training augmentation (as the paper)')
     p.add_argument('--out-dir', default='records')
@@ -32,10 +37,12 @@ def main():
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     a = p.parse_args()
     cfg = load_cfg(a.config, a.cfg_options, launcher=a.launcher)
-    if cfg.model.get('type') == 'TinySaverDetector':
+    recorder = CASCADE_RECORDERS.get(cfg.model.get('type'))
+    if recorder is not None:
         if a.aug or a.launcher != 'none':
-            raise SystemExit('detection records: --aug and --launcher are not supported.')
-        path = record_detections(cfg, a.split, a.out_dir, a.checkpoint, a.config, a.overwrite)
+            raise SystemExit(f'{cfg.model.type} records: --aug and --launcher are not '
+                             'supported.')
+        path = recorder(cfg, a.split, a.out_dir, a.checkpoint, a.config, a.overwrite)
         print(f'written: {path}')
         return
     if a.launcher != 'none':

@@ -1,4 +1,8 @@
-"""Train the evaluator head of a detection cascade and calibrate its threshold.
+"""Train the evaluator head of a detection or segmentation cascade and calibrate it.
+
+The records say which: detection records train a ``TinySaverEvaluatorHead``
+(box-mAP drop), segmentation records a ``TinySaverSegEvaluatorHead``
+(dataset-level mIoU drop).
 
 Example:
     python tools/record.py configs/fmnist_det/tinysaver_rtmdet-w125_rtmdet-w375_fmnist-det.py \
@@ -9,21 +13,23 @@ Example:
 """
 import argparse
 
-from tinysaver_mm.apis import train_evaluator
+from tinysaver_mm.apis import records_kind, train_evaluator, train_seg_evaluator
 
 
 def main():
-    p = argparse.ArgumentParser(description='Train a TinySaverEvaluatorHead from records')
-    p.add_argument('records', help='detection records (tools/record.py on a cascade config)')
+    p = argparse.ArgumentParser(description='Train a cascade evaluator head from records')
+    p.add_argument('records', help='detection or segmentation records (tools/record.py on '
+                   'a cascade config)')
     p.add_argument('--out', required=True, help='evaluator checkpoint to write')
     p.add_argument('--max-drop', type=float, default=0.01,
-                   help='allowed box-mAP drop as a fraction (0.01 = 1 point)')
+                   help='allowed box-mAP / mIoU drop as a fraction (0.01 = 1 point)')
     p.add_argument('--calib-fraction', type=float, default=0.5,
                    help='share of the records kept to calibrate thresholds')
-    p.add_argument('--tolerance', type=float, default=0.1,
-                   help='per-image AP the saver may lose and still count as good')
+    p.add_argument('--tolerance', type=float,
+                   help='per-image AP (detection, default 0.1) or IoU (segmentation, '
+                   'default 0.02) the saver may lose and still count as good')
     p.add_argument('--features', action='store_true',
-                   help="also read the saver's pooled neck features")
+                   help="detection: also read the saver's pooled neck features")
     p.add_argument('--hidden', type=int, default=32, help='hidden width of the head')
     p.add_argument('--steps', type=int, default=300)
     p.add_argument('--weight-decay', type=float, default=0.1)
@@ -32,17 +38,25 @@ def main():
     p.add_argument('--overwrite', action='store_true',
                    help='replace --out / --results (and its .png) when they exist')
     a = p.parse_args()
-    s = train_evaluator(a.records, a.out, a.max_drop, a.calib_fraction, a.features,
-                        a.tolerance, hidden=a.hidden, steps=a.steps,
-                        weight_decay=a.weight_decay, seed=a.seed, results=a.results,
-                        overwrite=a.overwrite)
+    common = dict(hidden=a.hidden, steps=a.steps, weight_decay=a.weight_decay, seed=a.seed,
+                  results=a.results, overwrite=a.overwrite)
+    if records_kind(a.records) == 'segmentation':
+        if a.features:
+            p.error('--features is for detection records')
+        s = train_seg_evaluator(a.records, a.out, a.max_drop, a.calib_fraction,
+                                0.02 if a.tolerance is None else a.tolerance, **common)
+        metric, label = 'miou', 'mIoU'
+    else:
+        s = train_evaluator(a.records, a.out, a.max_drop, a.calib_fraction, a.features,
+                            0.1 if a.tolerance is None else a.tolerance, **common)
+        metric, label = 'map', 'mAP'
     print(f"fit on {s['num_fit']} images, calibrated on {s['num_calib']}; "
-          f"saver mAP {s['saver_map_calib']:.4f}, base mAP {s['base_map_calib']:.4f} "
-          f'(calibration images)')
-    print(f"{'policy':<10} {'auc':>6} {'threshold':>10} {'exit':>6} {'mAP':>7} {'saved%':>7}")
+          f"saver {label} {s[f'saver_{metric}_calib']:.4f}, base {label} "
+          f"{s[f'base_{metric}_calib']:.4f} (calibration images)")
+    print(f"{'policy':<16} {'auc':>6} {'threshold':>10} {'exit':>6} {label:>7} {'saved%':>7}")
     for name, row in s['policies'].items():
-        print(f"{name:<10} {s['auc_calib'][name]:6.3f} {row['threshold']:10.4f} "
-              f"{row['exit_ratio']:6.3f} {row['map']:7.4f} {row['macs_saved_pct']:7.1f}")
+        print(f"{name:<16} {s['auc_calib'][name]:6.3f} {row['threshold']:10.4f} "
+              f"{row['exit_ratio']:6.3f} {row[metric]:7.4f} {row['macs_saved_pct']:7.1f}")
     print(f"written: {s['checkpoint']}")
     print(f"use: --cfg-options model.threshold={s['policies']['evaluator']['threshold']}")
 

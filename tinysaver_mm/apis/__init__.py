@@ -1,15 +1,18 @@
 """Inference and evaluation entry points used by tools/."""
 from .det_records import load_det_records, record_detections
 from .records import (check_aligned, load_records, model_stages,
-                      predict_stages, record)
+                      predict_stages, record, records_kind)
 from .runner import (build_runner, check_dataset_cfg, check_nonempty,
                      finish_distributed, load_cfg, run_test, run_train)
 from .select_saver import select_saver, zoo_prefilter
+from .seg_records import load_seg_records, record_segmentation
 from .train_evaluator import train_evaluator
+from .train_seg_evaluator import train_seg_evaluator
 
 __all__ = [
     'load_det_records', 'record_detections', 'train_evaluator',
     'build_runner', 'check_aligned', 'check_dataset_cfg', 'check_nonempty', 'finish_distributed', 'load_cfg',
     'load_records', 'model_stages', 'predict_stages', 'record',
-    'run_test', 'run_train', 'select_saver', 'zoo_prefilter'
+    'run_test', 'run_train', 'select_saver', 'zoo_prefilter', 'records_kind',
+    'load_seg_records', 'record_segmentation', 'train_seg_evaluator'
 ]

@@ -166,6 +166,29 @@ _KINDS = {'labels': ('classification records', 'tools/calibrate.py or tools/sele
           'img_paths': ('segmentation records', 'tools/train_evaluator.py')}
 
 
+def records_kind(path: str) -> str:
+    """``'classification'``, ``'detection'`` or ``'segmentation'`` records.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it is not a readable record file of a known kind.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'records {path!r} do not exist; make them with '
+                                'tools/record.py.')
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keys = set(f.files)
+    except Exception as err:
+        raise ValueError(f'{path!r} is not a readable record file ({type(err).__name__}): '
+                         'make records with tools/record.py.') from None
+    for key, (kind, _) in _KINDS.items():
+        if key in keys:
+            return kind.split()[0]
+    raise ValueError(f'{path!r} holds none of {sorted(_KINDS)}: it is not a tools/record.py '
+                     'record file.')
+
+
 def load_records(path: str, count_key: str = 'labels', what: str = 'records',
                  required: Sequence[str] = ()) -> dict:
     """Load one ``.npz`` record file with its metadata under ``meta``.
