@@ -1,52 +1,16 @@
 """Dataset-level mIoU of routed segmentation cascades vs mmseg's own IoUMetric."""
 import numpy as np
 import pytest
-import torch
 
 from tinysaver_mm.core import MapDropCalibrator, MIoUDropCalibrator
 from tinysaver_mm.evaluation.functional import (areas_miou, cascade_miou_curve, image_areas,
                                                 image_iou_gap, routed_miou,
                                                 routed_seg_figures, threshold_at)
+from tinysaver_mm.testing.seg_data import C
+from tinysaver_mm.testing.seg_data import iou_metric as _iou_metric
+from tinysaver_mm.testing.seg_data import noisy_segmentations as _images
 
-mmseg_eval = pytest.importorskip('mmseg.evaluation')
-C = 5
-
-
-def _images(n=12, seed=0, size=(17, 23)):
-    """Ground truth with ignored pixels, a noisy saver and a better base."""
-    rng = np.random.default_rng(seed)
-    gts, savers, bases = [], [], []
-    for i in range(n):
-        gt = rng.integers(0, C - (i % 3), size)         # some classes absent from images
-        gt[rng.random(size) < 0.1] = 255
-        def noisy(p):
-            out = gt.copy()
-            flip = rng.random(size) < p
-            out[flip] = rng.integers(0, C, flip.sum())
-            out[gt == 255] = rng.integers(0, C, (gt == 255).sum())
-            return out
-        gts.append(gt)
-        savers.append(noisy(0.2 + 0.5 * rng.random()))
-        bases.append(noisy(0.1))
-    return gts, savers, bases
-
-
-def _iou_metric(preds, gts):
-    """mmseg's IoUMetric over the given predictions: (summary mIoU in %, per-class IoU)."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    metric = mmseg_eval.IoUMetric(iou_metrics=['mIoU'])
-    metric.dataset_meta = dict(classes=[f'c{i}' for i in range(C)])
-    samples = []
-    for p, g in zip(preds, gts):
-        s = SegDataSample()
-        s.pred_sem_seg = PixelData(data=torch.from_numpy(p)[None])
-        s.gt_sem_seg = PixelData(data=torch.from_numpy(g)[None])
-        samples.append(s.to_dict())
-    metric.process({}, samples)
-    res = tuple(zip(*metric.results))
-    per_class = metric.total_area_to_metrics(*(sum(r) for r in res), ['mIoU'])['IoU']
-    return metric.compute_metrics(metric.results)['mIoU'], per_class, metric.results
+pytest.importorskip('mmseg')
 
 
 def _areas(preds, gts):

@@ -1,6 +1,6 @@
 """Report of a segmentation cascade: saver, base, cascade and every exit policy."""
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -14,9 +14,36 @@ from tinysaver_mm.visualization import plot_policy_curves
 from ..functional import (areas_miou, cascade_miou_curve, compare_policies, image_areas,
                           image_iou_gap, routed_miou, routed_seg_figures)
 
-__all__ = ['TinySaverSegReport']
+__all__ = ['TinySaverSegReport', 'read_policy_thresholds']
 
 PARTS = ('saver', 'base', 'evaluator')
+
+
+def read_policy_thresholds(policies: Union[Dict[str, float], str, None]) -> Dict[str, float]:
+    """Policy name to threshold, from a dict or a ``train_evaluator`` summary JSON.
+
+    Raises:
+        FileNotFoundError: If the JSON does not exist.
+        ValueError: If it has no ``policies`` with thresholds, or a threshold
+            is not a number.
+    """
+    if isinstance(policies, str):
+        import json
+        if not osp.isfile(policies):
+            raise FileNotFoundError(f'policies={policies!r} does not exist; write it with '
+                                    'tools/train_evaluator.py --results.')
+        with open(policies) as f:
+            rows = json.load(f).get('policies')
+        if not isinstance(rows, dict) or not all('threshold' in r for r in rows.values()):
+            raise ValueError(f'{policies!r} has no "policies" with thresholds: give the '
+                             'summary JSON of tools/train_evaluator.py --results.')
+        policies = {k: r['threshold'] for k, r in rows.items()}
+    out = {}
+    for name, value in (policies or {}).items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError(f'policy {name!r} has threshold {value!r}; give a number.')
+        out[name] = float(value)
+    return out
 
 
 @METRICS.register_module()
@@ -38,7 +65,9 @@ class TinySaverSegReport(BaseMetric):
       no more mIoU than the cascade itself does.
 
     Args:
-        policies (dict, optional): Policy name to calibrated threshold.
+        policies (dict | str, optional): Policy name to calibrated threshold,
+            or the summary JSON ``tools/train_evaluator.py --results`` wrote
+            (its ``policies``' thresholds are read).
         out_file (str, optional): Write the report here (JSON) and each
             policy's mIoU-GMACs curve next to it (PNG).
         overwrite (bool): Replace those files when they exist (else the
@@ -50,11 +79,13 @@ class TinySaverSegReport(BaseMetric):
     Raises:
         OutputExistsError: If ``out_file`` or its PNG exists and
             ``overwrite`` is False.
+        FileNotFoundError, ValueError: If ``policies`` is a path that does not
+            exist or holds no policy thresholds.
     """
 
     default_prefix: Optional[str] = 'tinysaver'
 
-    def __init__(self, policies: Optional[Dict[str, float]] = None,
+    def __init__(self, policies: Union[Dict[str, float], str, None] = None,
                  out_file: Optional[str] = None, overwrite: bool = False,
                  ignore_index: int = 255, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
@@ -62,7 +93,7 @@ class TinySaverSegReport(BaseMetric):
         check_outputs([out_file, out_file and osp.splitext(out_file)[0] + '.png'], overwrite,
                       flag='overwrite=True in the TinySaverSegReport config')
         self.out_file, self.ignore_index = out_file, int(ignore_index)
-        self.policies = dict(policies or {})
+        self.policies = read_policy_thresholds(policies)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep each image's areas for both models, the routing and the scores.
