@@ -2,7 +2,13 @@
 
 The records say which: detection records train a ``TinySaverEvaluatorHead``
 (box-mAP drop), segmentation records a ``TinySaverSegEvaluatorHead``
-(dataset-level mIoU drop).
+(dataset-level mIoU drop), a classification saver's records (with ``--base``
+and the base's records of the same images) a ``TinySaverClsEvaluatorHead``
+(top-1 drop), compared with the simple rules on ``--test`` records.
+
+Example (classification):
+    python tools/train_evaluator.py SAVER_val.npz --base BASE_val.npz \
+        --test SAVER_test.npz BASE_test.npz --out ev.pth --max-drop 0.001
 
 Example:
     python tools/record.py configs/fmnist_det/tinysaver_rtmdet-w125_rtmdet-w375_fmnist-det.py \
@@ -13,7 +19,8 @@ Example:
 """
 import argparse
 
-from tinysaver_mm.apis import records_kind, train_evaluator, train_seg_evaluator
+from tinysaver_mm.apis import (records_kind, train_cls_evaluator, train_evaluator,
+                               train_seg_evaluator)
 
 
 def main():
@@ -28,6 +35,9 @@ def main():
     p.add_argument('--tolerance', type=float,
                    help='per-image AP (detection, default 0.1) or IoU (segmentation, '
                    'default 0.02) the saver may lose and still count as good')
+    p.add_argument('--base', help="classification: the base's records of the same images")
+    p.add_argument('--test', nargs=2, metavar=('SAVER', 'BASE'),
+                   help='classification: test records of both, to compare the policies on')
     p.add_argument('--features', action='store_true',
                    help="detection: also read the saver's pooled neck features")
     p.add_argument('--hidden', type=int, default=32, help='hidden width of the head')
@@ -40,7 +50,24 @@ def main():
     a = p.parse_args()
     common = dict(hidden=a.hidden, steps=a.steps, weight_decay=a.weight_decay, seed=a.seed,
                   results=a.results, overwrite=a.overwrite)
-    if records_kind(a.records) == 'segmentation':
+    kind = records_kind(a.records)
+    if kind == 'classification':
+        if not a.base:
+            p.error("classification records need --base (the base's records)")
+        s = train_cls_evaluator(a.records, a.base, a.out, a.max_drop, a.calib_fraction,
+                                saver_test=a.test[0] if a.test else None,
+                                base_test=a.test[1] if a.test else None, **common)
+        print(f"fit on {s['num_fit']} images, calibrated on {s['num_calib']}")
+        print(f"{'policy':<10} {'auc':>6} {'threshold':>10} {'test exit':>10} "
+              f"{'test drop':>10} {'test saved%':>12}")
+        for name, row in s['policies'].items():
+            t = row.get('test', row['calib'])
+            print(f"{name:<10} {s['auc_calib'][name]:6.3f} {row['threshold']:10.4f} "
+                  f"{t['exit_ratio']:10.3f} {t['top1_drop_pts']:10.3f} "
+                  f"{t['macs_saved_pct']:12.1f}")
+        print(f"written: {s['checkpoint']}")
+        return
+    if kind == 'segmentation':
         if a.features:
             p.error('--features is for detection records')
         s = train_seg_evaluator(a.records, a.out, a.max_drop, a.calib_fraction,

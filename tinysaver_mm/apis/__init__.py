@@ -6,6 +6,7 @@ from .runner import (build_runner, check_dataset_cfg, check_nonempty,
                      finish_distributed, load_cfg, run_test, run_train)
 from .select_saver import select_saver, zoo_prefilter
 from .seg_records import load_seg_records, record_segmentation
+from .train_cls_evaluator import train_cls_evaluator
 from .train_evaluator import train_evaluator
 from .train_seg_evaluator import train_seg_evaluator
 
@@ -14,5 +15,6 @@ __all__ = [
     'build_runner', 'check_aligned', 'check_dataset_cfg', 'check_nonempty', 'finish_distributed', 'load_cfg',
     'load_records', 'model_stages', 'predict_stages', 'record',
     'run_test', 'run_train', 'select_saver', 'zoo_prefilter', 'records_kind',
-    'load_seg_records', 'record_segmentation', 'train_seg_evaluator'
+    'load_seg_records', 'record_segmentation', 'train_seg_evaluator',
+    'train_cls_evaluator'
 ]

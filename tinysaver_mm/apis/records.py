@@ -107,7 +107,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from tinysaver_mm.utils import check_outputs, load_checkpoint_strict
+    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict,
+                                    state_dict_fingerprint)
     if split not in SPLITS:
         raise ValueError(f'split {split!r} must be one of {sorted(SPLITS)}.')
     if aug and split != 'train':
@@ -148,12 +149,14 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
         return []
     os.makedirs(out_dir, exist_ok=True)
     written = []
+    stages = model_stages(model)
     for role, path in paths.items():
         probs = rec[f'probs_{role}']
         fields = {f'conf_{rule}': confidence_scores(torch.from_numpy(probs), rule).numpy()
                   for rule in CONFIDENCE_RULES}
         stage_meta = dict(meta, stage=role, num_classes=int(probs.shape[1]),
-                          macs_per_img=int(rec[f'macs_{role}']))
+                          macs_per_img=int(rec[f'macs_{role}']),
+                          fingerprint=state_dict_fingerprint(stages[role]).hex())
         np.savez_compressed(path, probs=probs.astype(np.float16), pred=probs.argmax(1),
                             labels=rec['labels'], sample_idx=rec['sample_idx'],
                             meta=json.dumps(stage_meta), **fields)

@@ -176,6 +176,49 @@ class BaseCascade:
             module = self.stage_registry.build(spec)
         return module, self.load_part(module, checkpoint, role, trainable)
 
+    def init_evaluator(self, spec: Optional[dict], threshold: Any) -> None:
+        """Build, load and check the learned exit head, then set the thresholds.
+
+        The head (``dict(type=..., checkpoint=...)``, a
+        :class:`~tinysaver_mm.models.heads.BaseExitHead`) is bound to the
+        saver it was trained for; when ``exit_rule='evaluator'`` every image
+        pays for it (an overhead part).
+
+        Args:
+            spec (dict, optional): The head; None for none.
+            threshold: The configured threshold(s); None takes the one stored
+                in the head's checkpoint.
+
+        Raises:
+            ValueError: If ``exit_rule='evaluator'`` without a head, the head
+                is for another class count than the stages, or no threshold
+                is given or stored.
+        """
+        self.evaluator, meta = None, {}
+        if spec is None and self.exit_rule == 'evaluator':
+            raise ValueError("exit_rule='evaluator' needs evaluator=dict(type=..., "
+                             'checkpoint=...): the learned exit head of this saver.')
+        if spec is not None:
+            self.evaluator, meta = self.build_part(spec, 'evaluator')
+            head_classes = getattr(self.evaluator, 'num_classes', None)
+            if None not in (self.num_classes, head_classes) and head_classes != self.num_classes:
+                raise ValueError(f'The evaluator is for {head_classes} classes but the saver '
+                                 f'predicts {self.num_classes}.')
+            self.overheads = ('evaluator', ) if self.exit_rule == 'evaluator' else ()
+            self.bind_to_stage('evaluator', 'saver')
+        if threshold is None:
+            threshold = meta.get('threshold')
+        if threshold is None:
+            raise ValueError('threshold=None takes the threshold stored in the evaluator '
+                             "checkpoint, but there is none; give threshold=... in [0, 1].")
+        self.threshold = threshold
+
+    def evaluator_macs(self) -> int:
+        """MACs of the evaluator head on one image (one input row)."""
+        from tinysaver_mm.utils import measure_macs
+        return measure_macs(self.evaluator, torch.zeros(
+            1, self.evaluator.in_channels, device=self.evaluator.input_mean.device))
+
     def build_stage(self, cfg: dict, role: str, **extras) -> nn.Module:
         """Build one stage from its model config (in :attr:`stage_scope`); tasks
         extend it to refuse what they cannot route on."""
@@ -401,7 +444,8 @@ class BaseCascade:
     def _part_macs(self, part: str, key: Any, img, sample) -> int:
         if (part, key) not in self._macs:
             with torch.no_grad():
-                self._macs[(part, key)] = self.measure_part(part, img, sample)
+                self._macs[(part, key)] = self.evaluator_macs() if part == 'evaluator' \
+                    else self.measure_part(part, img, sample)
         return self._macs[(part, key)]
 
     def stage_macs(self, role: str) -> int:

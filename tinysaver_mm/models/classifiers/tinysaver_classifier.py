@@ -69,9 +69,16 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
         threshold (float | list[float] | str): Exit threshold in [0, 1] (one
             per stage but the base with ``mids``), or a calibration JSON
             written by ``tools/calibrate.py``. Defaults to 0.9.
-        exit_rule (str): ``'max_prob'`` (the paper's rule), ``'margin'`` or
-            ``'entropy'``. Defaults to ``'max_prob'``.
+        exit_rule (str): ``'max_prob'`` (the paper's rule), ``'margin'``,
+            ``'entropy'`` or ``'evaluator'`` (the learned exit score of
+            ``evaluator``). Defaults to ``'max_prob'``, or ``'evaluator'``
+            when an evaluator is given.
         mids (list[dict], optional): Middle stages, named ``mid0``, ``mid1``...
+            (scored by ``max_prob`` under ``exit_rule='evaluator'``).
+        evaluator (dict, optional): ``dict(type='TinySaverClsEvaluatorHead',
+            num_classes=..., checkpoint=...)``, trained for this saver by
+            ``tools/train_evaluator.py``; ``threshold=None`` then takes the
+            threshold calibrated into its checkpoint.
         data_preprocessor (dict, optional): For stages without one.
         init_cfg (dict, optional): Unused by the cascade itself.
 
@@ -82,17 +89,20 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
         FileNotFoundError: If a stage's checkpoint does not exist.
     """
 
-    exit_rules = tuple(CONFIDENCE_RULES)
+    exit_rules = tuple(CONFIDENCE_RULES) + ('evaluator', )
     stage_registry, stage_scope = MODELS, 'mmpretrain'
     train_hint = ('train the saver and the base separately with tools/train.py and give '
                   'their checkpoints to the cascade.')
 
     def __init__(self, saver: dict, base: dict,
-                 threshold: Union[float, Sequence[float], str] = 0.9,
-                 exit_rule: str = 'max_prob', mids: Optional[Sequence[dict]] = None,
+                 threshold: Union[float, Sequence[float], str, None] = 0.9,
+                 exit_rule: Optional[str] = None, mids: Optional[Sequence[dict]] = None,
+                 evaluator: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg, data_preprocessor=BaseDataPreprocessor())
-        self.init_cascade(saver, base, mids, threshold, exit_rule, data_preprocessor)
+        exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'max_prob')
+        self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
+        self.init_evaluator(evaluator, threshold)
 
     def build_stage(self, cfg: dict, role: str) -> nn.Module:
         """Build one classifier; refuse multi-label heads (softmax exits need one label)."""
@@ -119,7 +129,12 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
         return self.stage_probs(role, inputs)  # stays on the stages' device
 
     def exit_scores(self, role: str, outputs: torch.Tensor, data_samples=None) -> torch.Tensor:
-        return confidence_scores(outputs, self.exit_rule)
+        """The rule's confidence; the evaluator's score for the saver under 'evaluator'."""
+        if self.exit_rule != 'evaluator':
+            return confidence_scores(outputs, self.exit_rule)
+        if role != 'saver':
+            return confidence_scores(outputs, 'max_prob')
+        return self.evaluator.score(self.evaluator.inputs(outputs)).to(outputs.device)
 
     def measure_part(self, part: str, img: torch.Tensor, data_sample=None) -> int:
         model = getattr(self, part)
@@ -159,6 +174,6 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
                                                     macs):
             key = (id(m), stage)
             if key not in fields:
-                fields[key] = cascade_fields(self.stage_names, stage, 0.0, m)
+                fields[key] = cascade_fields(self.stage_names, stage, 0.0, m, self.overheads)
             _pack(ds, score, label, dict(fields[key], exit_score=conf))
         return data_samples

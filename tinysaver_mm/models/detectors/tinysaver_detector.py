@@ -8,7 +8,6 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseDataPreprocessor
 
 from tinysaver_mm.core import DET_EXIT_RULES, cascade_fields, det_confidence
-from tinysaver_mm.utils import measure_macs
 from ..cascade import BaseCascade
 from .det_branch import DetBranch, detector_num_classes
 from .det_report import attach_report
@@ -84,29 +83,13 @@ class TinySaverDetector(BaseCascade, BaseDetector):
         self.topk, self.report, self.empty_exits = int(topk), bool(report), bool(empty_exits)
         self.branches: Dict[str, DetBranch] = {}
         self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
-        self.evaluator = None
-        if evaluator is not None:
-            threshold = self._build_evaluator(evaluator, threshold)
-        if threshold is None:
-            raise ValueError('threshold=None takes the threshold stored in the evaluator '
-                             "checkpoint, but there is none; give threshold=... in [0, 1].")
-        self.threshold = threshold
+        self.init_evaluator(evaluator, threshold)
 
     # ------------------------------------------------------------------ build
     def build_stage(self, cfg: dict, role: str, pipeline=None) -> nn.Module:
         model = MODELS.build(cfg)
         self.branches[role] = DetBranch(model, pipeline, role)
         return model
-
-    def _build_evaluator(self, spec: dict, threshold):
-        """Build, load and check the evaluator; return the threshold to use."""
-        self.evaluator, meta = self.build_part(spec, 'evaluator')
-        if self.num_classes is not None and self.evaluator.num_classes != self.num_classes:
-            raise ValueError(f'The evaluator is for {self.evaluator.num_classes} classes but '
-                             f'the saver detects {self.num_classes}.')
-        self.overheads = ('evaluator', ) if self.exit_rule == 'evaluator' else ()
-        self.bind_to_stage('evaluator', 'saver')
-        return meta.get('threshold') if threshold is None else threshold
 
     # ----------------------------------------------------------- task methods
     def stage_inputs(self, role: str, inputs, data_samples=None):
@@ -143,9 +126,6 @@ class TinySaverDetector(BaseCascade, BaseDetector):
 
     def measure_part(self, part: str, img: torch.Tensor, data_sample=None) -> int:
         """One part alone on a fixed noise image of this shape (batch of one)."""
-        if part == 'evaluator':
-            return measure_macs(self.evaluator, torch.zeros(
-                1, self.evaluator.in_channels, device=self.evaluator.input_mean.device))
         return self.branches[part].measure_macs(tuple(img.shape), data_sample)
 
     # ---------------------------------------------------------------- predict
