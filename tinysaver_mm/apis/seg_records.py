@@ -61,9 +61,10 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
                                           'configs/_base_/datasets/fmnist_seg.py', out_dir,
                                           config_path, 'seg', [checkpoint], overwrite)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model_cfg = dict(cfg.model, evaluator=None)
-    if model_cfg.get('exit_rule') == 'evaluator':
-        model_cfg['exit_rule'] = confidence_rules_of(MODELS.get('TinySaverSegmentor'))[0]
+    # nothing is routed here: no evaluator (it is trained from these records), any
+    # confidence rule and threshold (every rule's score is recorded)
+    model_cfg = dict(cfg.model, evaluator=None, threshold=1.0, report=False,
+                     exit_rule=confidence_rules_of(MODELS.get('TinySaverSegmentor'))[0])
     model = MODELS.build(model_cfg)
     if checkpoint:
         load_checkpoint_strict(model, checkpoint)
