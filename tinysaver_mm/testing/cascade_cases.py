@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-__all__ = ['CascadeCase', 'ClsCase', 'DetCase', 'SegCase', 'CASES']
+__all__ = ['CascadeCase', 'ClsCase', 'SampleCase', 'DetCase', 'SegCase', 'CASES']
 
 
 class CascadeCase:
@@ -101,7 +101,19 @@ class ClsCase(CascadeCase):
         return [DataSample() for _ in range(n)]
 
 
-class DetCase(CascadeCase):
+class SampleCase(CascadeCase):
+    """A task whose stages preprocess raw image lists with their data samples."""
+
+    def _x(self, model, role, inputs, samples):
+        """One stage's own preprocessing, on copies of the samples (it may write them)."""
+        import copy
+        m = getattr(model, role)
+        data = m.data_preprocessor({'inputs': list(inputs),
+                                    'data_samples': copy.deepcopy(samples)}, False)
+        return m, data['inputs'], data['data_samples']
+
+
+class DetCase(SampleCase):
     type_name, registry = 'TinySaverDetector', 'mmdet'
 
     def build(self, threshold=0.5):
@@ -118,13 +130,6 @@ class DetCase(CascadeCase):
     def batch(self, n=8):
         from .det_stages import det_batch
         return det_batch(n)
-
-    def _x(self, model, role, inputs, samples):
-        import copy
-        m = getattr(model, role)
-        data = m.data_preprocessor({'inputs': list(inputs),
-                                    'data_samples': copy.deepcopy(samples)}, False)
-        return m, data['inputs'], data['data_samples']
 
     def alone(self, model, role, inputs, samples):
         m, x, s = self._x(model, role, inputs, samples)
@@ -153,7 +158,7 @@ class DetCase(CascadeCase):
                                             scale_factor=(1.0, 1.0))) for i in range(n)]
 
 
-class SegCase(CascadeCase):
+class SegCase(SampleCase):
     type_name, registry = 'TinySaverSegmentor', 'mmseg'
 
     def build(self, threshold=0.5):
@@ -170,13 +175,6 @@ class SegCase(CascadeCase):
     def batch(self, n=8):
         from .seg_stages import seg_batch
         return seg_batch(n)
-
-    def _x(self, model, role, inputs, samples):
-        import copy
-        m = getattr(model, role)
-        data = m.data_preprocessor({'inputs': list(inputs),
-                                    'data_samples': copy.deepcopy(samples)}, False)
-        return m, data['inputs'], data['data_samples']
 
     def alone(self, model, role, inputs, samples):
         m, x, s = self._x(model, role, inputs, samples)
