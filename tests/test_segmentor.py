@@ -305,3 +305,63 @@ def test_a_stage_with_an_unknown_test_mode_is_refused():
     cfg['test_cfg'] = dict(mode='tiled')
     with pytest.raises(ValueError, match=r"saver has test_cfg=\{'mode': 'tiled'\}"):
         _build(saver=cfg)
+
+
+# --------------------------------------------------------- through the Runner
+def test_runner_test_gives_iou_metric_of_the_stages_merged_and_the_exit_ratio(tmp_path):
+    """tools/test.py's path (a config on configs/_base_/cascades/seg_cascade.py, the
+    MACs hook, IoUMetric + TinySaverMetric): mIoU equals IoUMetric on the saver's and
+    the base's own predictions merged by exit score; whole-cascade weights load strictly."""
+    import os.path as osp
+    import mmcv
+    from mmengine.config import Config
+    from mmseg.evaluation import IoUMetric
+    from mmseg.registry import DATASETS
+    from tinysaver_mm.apis import run_test
+    imgs, samples = seg_batch(7)
+    for sub in ('img', 'ann'):
+        (tmp_path / sub).mkdir()
+    for i, (img, ds) in enumerate(zip(imgs, samples)):
+        mmcv.imwrite(img.permute(1, 2, 0).numpy(), str(tmp_path / 'img' / f'{i}.png'))
+        mmcv.imwrite(ds.gt_sem_seg.data[0].numpy().astype(np.uint8),
+                     str(tmp_path / 'ann' / f'{i}.png'))
+    dataset = dict(type='BaseSegDataset', data_root=str(tmp_path), img_suffix='.png',
+                   seg_map_suffix='.png', metainfo=dict(classes=('a', 'b', 'c', 'd')),
+                   data_prefix=dict(img_path='img', seg_map_path='ann'),
+                   pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                             dict(type='PackSegInputs')])
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg_file = tmp_path / 'cascade.py'
+    cfg_file.write_text(
+        f"_base_ = {osp.join(root, 'configs/_base_/cascades/seg_cascade.py')!r}\n"
+        f'model = dict(saver={fcn_cfg(4)!r}, base={fcn_cfg(16, mean=100.0, std=50.0)!r})\n'
+        f'test_dataloader = dict(batch_size=4, num_workers=0, dataset={dataset!r},\n'
+        "    sampler=dict(type='DefaultSampler', shuffle=False))\n"
+        "test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']),\n"
+        "                  dict(type='TinySaverMetric')]\n"
+        'val_dataloader, val_evaluator = test_dataloader, test_evaluator\n'
+        f'work_dir = {str(tmp_path / "work")!r}\n')
+    cfg = Config.fromfile(str(cfg_file))
+    model = _build(saver=fcn_cfg(4), base=fcn_cfg(16, mean=100.0, std=50.0))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        data = [DATASETS.build(dataset)[i] for i in range(7)]
+    inputs = [d['inputs'] for d in data]
+    given = [d['data_samples'] for d in data]
+    scores = _scores(model, inputs, given)
+    cfg.model.threshold = float(scores.median())
+    torch.manual_seed(1)  # the Runner's cascade gets other random weights...
+    weights = str(tmp_path / 'cascade.pth')
+    torch.save(dict(state_dict=model.state_dict()), weights)  # ...and loads these
+    metrics = run_test(cfg, weights)
+    merged = []
+    for ds, s, saver, base in zip(copy.deepcopy(given), scores, _alone(model, 'saver', inputs, given),
+                                  _alone(model, 'base', inputs, given)):
+        ds.set_data(dict(pred_sem_seg=(saver if s >= cfg.model.threshold else base).pred_sem_seg))
+        merged.append(ds.to_dict())
+    metric = IoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dict(classes=('a', 'b', 'c', 'd'))
+    metric.process({}, merged)
+    assert metrics['mIoU'] == metric.compute_metrics(metric.results)['mIoU']
+    assert metrics['tinysaver/exit_ratio'] == pytest.approx(
+        float((scores >= cfg.model.threshold).float().mean()))
+    assert 0 < metrics['tinysaver/macs_saved_pct'] < 100
