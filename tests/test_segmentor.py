@@ -207,6 +207,35 @@ def test_images_of_several_sizes_run_per_size_and_equal_each_image_alone():
         model.extract_feat(imgs[:2])
 
 
+def test_three_stages_route_each_image_to_the_first_stage_sure_enough():
+    model = _build(mids=[fcn_cfg(8, mean=110.0, std=55.0)], threshold=[0.0, 0.0])
+    imgs, samples = seg_batch(8)
+    s0 = _scores(model, imgs, samples)
+    s1 = seg_confidence([p.seg_logits.data for p in _alone(model, 'mid0', imgs, samples)],
+                        model.exit_rule)
+    model.threshold = [float(s0.median()), float(s1.median())]
+    want = ['saver' if a >= model.threshold[0] else 'mid0' if b >= model.threshold[1] else 'base'
+            for a, b in zip(s0, s1)]
+    assert len(set(want)) == 3
+    ref = {r: _alone(model, r, imgs, samples) for r in model.stage_names}
+    out = model.predict(imgs, copy.deepcopy(samples))
+    for i, ds in enumerate(out):
+        assert ds.answered_by == want[i] and _same(ds, ref[want[i]][i])
+        assert ds.macs == sum(ds.get(f'macs_{r}')
+                              for r in model.stage_names[:model.stage_names.index(want[i]) + 1])
+
+
+def test_stages_without_a_preprocessor_take_the_cascades_or_are_refused():
+    bare = fcn_cfg(4)
+    bare.pop('data_preprocessor')
+    given = fcn_cfg(16, mean=100.0, std=50.0)['data_preprocessor']
+    model = _build(saver=bare, data_preprocessor=given)
+    assert type(model.saver.data_preprocessor).__name__ == 'SegDataPreProcessor'
+    assert float(model.saver.data_preprocessor.std[0]) == 50.0
+    with pytest.raises(ValueError, match='The saver has no data_preprocessor'):
+        _build(saver=bare)
+
+
 # ------------------------------------------------------------------ MACs
 def test_slide_macs_are_crops_times_the_per_crop_cost():
     from tinysaver_mm.utils import measure_macs

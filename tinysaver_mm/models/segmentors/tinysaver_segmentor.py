@@ -127,10 +127,16 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
 
         Raises:
             TypeError: If the model is not an mmseg segmentor.
-            ValueError: If it has no whole/slide ``test_cfg``, or it is scored
-                (every stage but the base) and its outputs are not per-pixel
-                class logits.
+            ValueError: If it has no data preprocessor, no whole/slide
+                ``test_cfg``, or it is scored (every stage but the base) and
+                its outputs are not per-pixel class logits.
         """
+        if cfg.get('data_preprocessor') is None:
+            raise ValueError(
+                f'The {role} has no data_preprocessor (mmseg stacks and normalises a '
+                f"segmentor's images there). Give it one, e.g. dict(type='SegDataPreProcessor', "
+                'mean=..., std=..., bgr_to_rgb=...) as it was trained with, or give the cascade '
+                'data_preprocessor=... for its stages without one.')
         model = MODELS.build(cfg)
         if not isinstance(model, BaseSegmentor) or not hasattr(model, 'decode_head'):
             raise TypeError(f'The {role} is a {type(model).__name__}, not an mmseg '
