@@ -2,6 +2,7 @@
 
 - :mod:`.cls_stages`: a tiny classifier stage with hand-countable MACs.
 - :mod:`.det_stages`: a small random-weight RTMDet and raw detection batches.
+- :mod:`.seg_stages`: small random-weight mmseg segmentors and raw segmentation batches.
 - :mod:`.synthetic_coco`: synthetic COCO ground truth with two noisy detectors.
 - :mod:`.cascade_cases`: one case per registered cascade type, for the
   contract tests every cascade must pass.
