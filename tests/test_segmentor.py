@@ -306,7 +306,6 @@ def test_binary_saver_is_refused_for_the_confidence_rules():
                base=fcn_cfg(8, num_classes=2), exit_rule='mean_entropy')
 
 
-@pytest.mark.slow
 def test_mask2former_saver_is_refused_for_the_confidence_rules():
     pytest.importorskip('mmdet')
     import mmdet.models  # noqa: F401  (Mask2Former's pixel decoder is mmdet's)
