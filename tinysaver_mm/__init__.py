@@ -3,8 +3,9 @@
 Importing the package (e.g. through ``custom_imports``) registers the hook and
 metric into mmengine's root registries, ``TinySaverClassifier`` and the ``TinyConvNet``
 backbone into mmpretrain's MODELS when mmpretrain is installed, ``TinySaverDetector`` and
-``TinySaverEvaluatorHead`` into mmdet's MODELS when mmdet is installed, the
-segmentation parts into mmseg's MODELS when mmseg is installed, and
+``TinySaverEvaluatorHead`` into mmdet's MODELS when mmdet is installed,
+``TinySaverSegmentor`` and ``TinySaverSegEvaluatorHead`` into mmseg's MODELS when
+mmseg is installed, and
 allowlists mmengine's checkpoint types for torch's safe ``weights_only``
 loading. A host library that is installed but fails to import leaves only its
 part out, with a warning naming the error.
@@ -28,7 +29,7 @@ def _register_host_parts() -> None:
             continue
         try:
             import_module(f'.models.{part}', __name__)
-        except (ImportError, AssertionError) as err:  # mmdet asserts mmcv's version
+        except (ImportError, AssertionError) as err:  # mmdet/mmseg assert mmcv's version
             warnings.warn(f'tinysaver_mm: {host} is installed but its cascade '
                           f'part ({part}) could not be imported: {err!r}. Fix '
                           f'the {host} install (see README) to use it.')

@@ -13,6 +13,7 @@ from .det_quality import (category_precision, dataset_ap, entries_by_image,
                           exit_target, image_ap, images_ap, quality_gap)
 from .macs import cascade_macs_per_image, macs_saved_pct
 from .fields import CASCADE_FIELDS, cascade_field_names, cascade_fields
+from .seg_confidence import SEG_EXIT_RULES, check_quantile, pixel_confidence, seg_confidence
 from .routing import check_threshold, route_batch, take_rows
 from .thresholds import read_threshold_file, resolve_thresholds
 from .saver_selection import delta_ctr
@@ -28,5 +29,6 @@ __all__ = [
     'category_precision', 'dataset_ap', 'entries_by_image', 'exit_target', 'image_ap', 'images_ap', 'quality_gap',
     'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold',
     'route_batch', 'take_rows', 'CASCADE_FIELDS', 'cascade_field_names',
-    'cascade_fields', 'read_threshold_file', 'resolve_thresholds'
+    'cascade_fields', 'read_threshold_file', 'resolve_thresholds',
+    'SEG_EXIT_RULES', 'check_quantile', 'pixel_confidence', 'seg_confidence'
 ]

@@ -4,6 +4,7 @@
 - :mod:`.det_stages`: a small random-weight RTMDet and raw detection batches.
 - :mod:`.cls_records`: synthetic classification record files.
 - :mod:`.seg_data`: synthetic segmentation masks, mmseg's IoUMetric as reference.
+- :mod:`.seg_stages`: small random-weight mmseg segmentors and raw segmentation batches.
 - :mod:`.synthetic_coco`: synthetic COCO ground truth with two noisy detectors.
 - :mod:`.cascade_cases`: one case per registered cascade type, for the
   contract tests every cascade must pass.

@@ -5,13 +5,13 @@ the independent references the contract tests compare against: each stage
 run alone through its own preprocessor and its host library's ``predict``,
 the saver's exit score computed from that alone-run, and each stage's MACs
 counted by mmengine's analysis on its own preprocessed image. A new cascade
-type (segmentation, ESN...) adds a case here and inherits every contract test.
+type (e.g. ESN) adds a case here and inherits every contract test.
 """
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-__all__ = ['CascadeCase', 'ClsCase', 'DetCase', 'CASES']
+__all__ = ['CascadeCase', 'ClsCase', 'SampleCase', 'DetCase', 'SegCase', 'CASES']
 
 
 class CascadeCase:
@@ -101,7 +101,19 @@ class ClsCase(CascadeCase):
         return [DataSample() for _ in range(n)]
 
 
-class DetCase(CascadeCase):
+class SampleCase(CascadeCase):
+    """A task whose stages preprocess raw image lists with their data samples."""
+
+    def _x(self, model, role, inputs, samples):
+        """One stage's own preprocessing, on copies of the samples (it may write them)."""
+        import copy
+        m = getattr(model, role)
+        data = m.data_preprocessor({'inputs': list(inputs),
+                                    'data_samples': copy.deepcopy(samples)}, False)
+        return m, data['inputs'], data['data_samples']
+
+
+class DetCase(SampleCase):
     type_name, registry = 'TinySaverDetector', 'mmdet'
 
     def build(self, threshold=0.5):
@@ -118,13 +130,6 @@ class DetCase(CascadeCase):
     def batch(self, n=8):
         from .det_stages import det_batch
         return det_batch(n)
-
-    def _x(self, model, role, inputs, samples):
-        import copy
-        m = getattr(model, role)
-        data = m.data_preprocessor({'inputs': list(inputs),
-                                    'data_samples': copy.deepcopy(samples)}, False)
-        return m, data['inputs'], data['data_samples']
 
     def alone(self, model, role, inputs, samples):
         m, x, s = self._x(model, role, inputs, samples)
@@ -153,4 +158,48 @@ class DetCase(CascadeCase):
                                             scale_factor=(1.0, 1.0))) for i in range(n)]
 
 
-CASES: Dict[str, CascadeCase] = {c.type_name: c for c in (ClsCase(), DetCase())}
+class SegCase(SampleCase):
+    type_name, registry = 'TinySaverSegmentor', 'mmseg'
+
+    def build(self, threshold=0.5):
+        from mmseg.registry import MODELS
+        from mmengine.registry import DefaultScope
+        from .seg_stages import fcn_cfg
+        import tinysaver_mm.models.segmentors  # noqa: F401  (registers the cascade)
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            return MODELS.build(dict(type='TinySaverSegmentor', saver=fcn_cfg(4),
+                                     base=fcn_cfg(16, mean=100.0, std=50.0),
+                                     threshold=threshold, exit_rule='mean_max_prob'))
+
+    def batch(self, n=8):
+        from .seg_stages import seg_batch
+        return seg_batch(n)
+
+    def alone(self, model, role, inputs, samples):
+        m, x, s = self._x(model, role, inputs, samples)
+        return [(r.pred_sem_seg.data, r.seg_logits.data) for r in m.predict(x, s)]
+
+    def saver_scores(self, model, inputs, samples):
+        from tinysaver_mm.core import seg_confidence
+        return seg_confidence([p[1] for p in self.alone(model, 'saver', inputs, samples)],
+                              model.exit_rule, model.quantile)
+
+    def prediction(self, data_sample):
+        return data_sample.pred_sem_seg.data, data_sample.seg_logits.data
+
+    def same(self, a, b):
+        return torch.equal(a[0], b[0]) and torch.allclose(a[1], b[1], atol=1e-5)
+
+    def macs_alone(self, model, role, inputs, samples):
+        from tinysaver_mm.utils import measure_macs
+        m, x, _ = self._x(model, role, inputs[:1], samples[:1])
+        return measure_macs(m, x)
+
+    def samples_for(self, n):
+        from mmseg.structures import SegDataSample
+        return [SegDataSample(metainfo=dict(ori_shape=(48, 64), img_shape=(48, 64)))
+                for _ in range(n)]
+
+
+CASES: Dict[str, CascadeCase] = {c.type_name: c for c in (ClsCase(), DetCase(), SegCase())}
