@@ -316,8 +316,7 @@ def test_mask2former_saver_is_refused_for_the_confidence_rules():
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(exit_rule='evaluator'), "no learned evaluator yet"),
-    (dict(evaluator=dict(type='Head')), "no learned evaluator yet"),
+    (dict(exit_rule='evaluator'), "exit_rule='evaluator' needs evaluator"),
     (dict(exit_rule='max_prob'), "exit_rule='max_prob' is unknown"),
     (dict(exit_rule='quantile_max_prob', quantile=-0.2), 'quantile=-0.2 is outside'),
     (dict(train_cfg=dict(max_iters=3)), 'no train_cfg of its own'),

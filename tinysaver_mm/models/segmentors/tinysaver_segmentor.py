@@ -11,6 +11,7 @@ from mmseg.structures import SegDataSample
 from tinysaver_mm.core import SEG_EXIT_RULES, cascade_fields, check_quantile, seg_confidence
 from tinysaver_mm.utils import measure_macs
 from ..cascade import BaseCascade
+from .seg_report import attach_seg_report
 
 __all__ = ['TinySaverSegmentor', 'slide_crop_count']
 
@@ -74,13 +75,22 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
         base (dict): The large segmentor, in the same form.
         threshold (float | list[float] | str): Exit threshold(s) in [0, 1]
             or a calibration JSON. Defaults to 0.9.
-        exit_rule (str): ``'mean_max_prob'``, ``'quantile_max_prob'`` or
-            ``'mean_entropy'``. Defaults to ``'mean_max_prob'``.
+        exit_rule (str, optional): ``'mean_max_prob'``, ``'quantile_max_prob'``,
+            ``'mean_entropy'`` or ``'evaluator'``. Defaults to ``'evaluator'``
+            with an evaluator, else ``'mean_max_prob'``.
         quantile (float): The pixel quantile ``'quantile_max_prob'`` takes.
             Defaults to 0.1.
         mids (list[dict], optional): Middle segmentors, named ``mid0``...
-        evaluator (dict, optional): Not available for segmentation yet; must
-            be None.
+        evaluator (dict, optional): ``dict(type='TinySaverSegEvaluatorHead',
+            num_classes=..., checkpoint=...)``: the learned exit head trained
+            for this saver by ``tools/train_evaluator.py`` on segmentation
+            records; with it ``exit_rule`` defaults to ``'evaluator'`` and
+            ``threshold=None`` takes the threshold calibrated into its
+            checkpoint. Middle stages are scored by ``mean_max_prob`` then.
+        report (bool): Analysis mode for ``TinySaverSegReport``: the base also
+            runs on the images that exited and every policy's score is
+            written (predictions, exit ratio and MACs stay the routed
+            cascade's). Defaults to False.
         data_preprocessor (dict, optional): For segmentors without their own.
         train_cfg (dict, optional): Accepted for mmseg's tools; must be
             empty (the cascade does not train).
@@ -89,28 +99,25 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
         init_cfg (dict, optional): Unused by the cascade itself.
 
     Raises:
-        ValueError: On a bad threshold, rule or quantile, an evaluator, a
+        ValueError: On a bad threshold, rule or quantile, an evaluator for
+            another saver or class count (or ``'evaluator'`` without one), a
             non-empty train/test cfg, segmentors with different class
             counts, a scored stage that is not per-pixel, or a checkpoint
             that does not match its model.
     """
 
-    exit_rules = tuple(sorted(SEG_EXIT_RULES))
+    exit_rules = tuple(sorted(SEG_EXIT_RULES)) + ('evaluator', )
     stage_registry, stage_scope = MODELS, 'mmseg'
     train_hint = 'train the saver and the base separately with tools/train.py.'
 
     def __init__(self, saver: dict, base: dict,
                  threshold: Union[float, Sequence[float], str] = 0.9,
-                 exit_rule: str = 'mean_max_prob', quantile: float = 0.1,
+                 exit_rule: Optional[str] = None, quantile: float = 0.1,
                  mids: Optional[Sequence[dict]] = None, evaluator: Optional[dict] = None,
+                 report: bool = False,
                  data_preprocessor: Optional[dict] = None, train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=BaseDataPreprocessor(), init_cfg=init_cfg)
-        if evaluator is not None or exit_rule == 'evaluator':
-            raise ValueError(
-                "TinySaverSegmentor has no learned evaluator yet (exit_rule='evaluator', "
-                f'evaluator=...); use one of the confidence rules {list(self.exit_rules)} '
-                'with evaluator=None.')
         for name, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
             if value:
                 raise ValueError(
@@ -119,7 +126,10 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
                     f"stage instead, e.g. base=dict(cfg_path=..., {name}=dict(...)).")
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
         self.quantile = check_quantile(quantile)
-        self.init_cascade(saver, base, mids, threshold, exit_rule, data_preprocessor)
+        self.report = bool(report)
+        exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'mean_max_prob')
+        self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
+        self.init_evaluator(evaluator, threshold)
 
     # ------------------------------------------------------------------ build
     def build_stage(self, cfg: dict, role: str) -> nn.Module:
@@ -222,8 +232,16 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
 
     def exit_scores(self, role: str, outputs: List[SegDataSample], data_samples=None
                     ) -> torch.Tensor:
-        return seg_confidence([o.seg_logits.data for o in outputs], self.exit_rule,
-                              self.quantile)
+        """The rule's image score; the evaluator's for the saver under 'evaluator'."""
+        if self.exit_rule == 'evaluator' and role == 'saver':
+            return self.evaluator_scores(outputs)
+        rule = 'mean_max_prob' if self.exit_rule == 'evaluator' else self.exit_rule
+        return seg_confidence([o.seg_logits.data for o in outputs], rule, self.quantile)
+
+    def evaluator_scores(self, outputs: List[SegDataSample]) -> torch.Tensor:
+        """The evaluator head's exit score of the saver's masks on each image."""
+        probs = [o.seg_logits.data.float().softmax(0) for o in outputs]
+        return self.evaluator.score(self.evaluator.inputs(probs))
 
     def measure_part(self, part: str, img: torch.Tensor, data_sample=None) -> int:
         """Tensor-mode MACs at the stage's padded input; in slide mode crops x per crop."""
@@ -261,10 +279,14 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
             data_samples = [SegDataSample(metainfo=dict(ori_shape=s[-2:], img_shape=s[-2:],
                                                         pad_shape=s[-2:]))
                             for s in self._shapes(inputs)]
-        outputs, answered_by, scores = self.route(inputs, data_samples)
+        routed = self.route(inputs, data_samples, keep_first=self.report)
+        outputs, answered_by, scores = routed[:3]
         for ds, out, stage, score, macs in zip(data_samples, outputs, answered_by.tolist(),
                                                scores.tolist(),
                                                self.image_macs(inputs, data_samples)):
             ds.set_data(dict(seg_logits=out.seg_logits, pred_sem_seg=out.pred_sem_seg))
-            ds.set_metainfo(cascade_fields(self.stage_names, stage, score, macs))
+            ds.set_metainfo(cascade_fields(self.stage_names, stage, score, macs,
+                                           self.overheads))
+        if self.report:
+            attach_seg_report(self, inputs, data_samples, routed[3], outputs, answered_by)
         return data_samples
