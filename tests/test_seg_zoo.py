@@ -68,7 +68,7 @@ def test_base_costs_at_least_ten_times_the_saver():
     assert base >= 10 * saver > 0
     if osp.isfile(ZOO):  # the published figures are these measurements
         zoo = json.load(open(ZOO))
-        for name in NAMES:
+        for name in (n for n in NAMES if n in zoo):
             assert zoo[name]['gmacs_per_image'] == pytest.approx(macs[name] / 1e9, rel=1e-6)
 
 
