@@ -35,7 +35,7 @@ step "data: $DATA"
 
 # 2. Fast path: everything was installed by this script and still imports.
 if [ -f "$STAMP" ] && cmp -s "$STAMP" <(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/setup.py") \
-   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, tinysaver_mm" 2>/dev/null; then
+   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, tinysaver_mm" 2>/dev/null; then
   step "python stack present in $VENV"
   exit 0
 fi
@@ -45,17 +45,17 @@ fi
 step "pip: torch, torchvision, build tools"
 pipi "torch==2.13.0" "torchvision==0.28.0" "setuptools>=77.0.3,<81" wheel ninja numpy
 
-# 4. mmcv 2.1.0 with CPU ops, built from source (~15 min on 2 cores; pip caches the wheel).
+# 4. mmcv 2.1.0 with CPU ops (mmdet 3.3.0 and mmseg 1.2.2 assert mmcv < 2.2.0), built from source (~15 min on 2 cores; pip caches the wheel).
 if ! "$PY" -c "import mmcv.ops" 2>/dev/null; then
   step "pip: mmcv==2.1.0 from source with ops (first time ~15 min, then cached)"
   MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-2}" pipi --no-build-isolation "mmcv==2.1.0"
 fi
 
 # 5. The rest of the stack and this package (editable).
-step "pip: mmengine, mmdet, mmpretrain, pycocotools, pytest, tinysaver_mm"
+step "pip: mmengine, mmdet, mmpretrain, mmsegmentation (+ ftfy, regex), pycocotools, pytest, tinysaver_mm"
 pipi -r "$ROOT/requirements/runtime.txt"
 pipi --no-build-isolation --no-deps -e "$ROOT"
-"$PY" -c "import mmcv.ops, mmdet, mmpretrain, torchvision, tinysaver_mm" \
+"$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, ftfy, regex, torchvision, tinysaver_mm" \
   || { echo "install: import check failed" >&2; exit 1; }
 cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/setup.py" > "$STAMP"
 step "done: $VENV"

@@ -135,6 +135,11 @@ def _check_split(split: str) -> None:
 def _check_args(split: str, num_images: int, canvas: Sequence[int]) -> Tuple[int, int]:
     """Validate ``make_fmnist_det`` arguments; return the canvas as (W, H)."""
     _check_split(split)
+    return _check_count_and_canvas(num_images, canvas)
+
+
+def _check_count_and_canvas(num_images: int, canvas: Sequence[int]) -> Tuple[int, int]:
+    """Validate an image count and a (W, H) canvas of a glyph set; return (W, H)."""
     if isinstance(num_images, bool) or not isinstance(num_images, (int, np.integer)) \
             or num_images < 1:
         raise ValueError(f'num_images must be an integer >= 1, got {num_images!r}')
