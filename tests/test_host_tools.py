@@ -53,6 +53,15 @@ def _need_data(*paths):
             pytest.skip(f'data/{p} missing (bash tools/install.sh; bash tools/make_fmnist_det.sh)')
 
 
+@pytest.fixture(autouse=True)
+def keep_default_scope():
+    """Host APIs (init_detector, DetInferencer) set mmengine's default scope for good;
+    other test files build in their own scope."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        yield
+
+
 @pytest.fixture(scope='module')
 def cls_ckpt(tmp_path_factory):
     from tinysaver_mm.apis import merge_cascade
@@ -101,11 +110,11 @@ def _build(cfg_path):
 
 def _stage_alone(cfg_path, ckpt):
     from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.registry import MODELS, DefaultScope
     from tinysaver_mm.utils import load_checkpoint_strict
     cfg = Config.fromfile(cfg_path)
-    init_default_scope(cfg.get('default_scope'))
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(cfg.model)
     load_checkpoint_strict(model, ckpt)
     return model.eval()
 

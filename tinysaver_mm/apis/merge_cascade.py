@@ -39,12 +39,12 @@ def build_cascade(cfg: Config) -> torch.nn.Module:
     Raises:
         TypeError: If the config's model is not a TinySaver cascade.
     """
-    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.registry import MODELS, DefaultScope
     from mmengine.utils import import_modules_from_strings
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmengine')):
+        model = MODELS.build(cfg.model)  # in the config's scope, the caller's left as it was
     if not hasattr(model, 'stage_names'):
         raise TypeError(f'The config\'s model is a {type(model).__name__}, not a TinySaver '
                         'cascade; its own checkpoint is already one file.')
