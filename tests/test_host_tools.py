@@ -362,6 +362,7 @@ def test_mmdet_get_flops_is_the_hooks_base_figure():
     _need_data('fmnist_det/val')
     from mmengine.analysis.print_helper import _format_size
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
     proc = _run(sys.executable, _host_tool('mmdet', 'analysis_tools', 'get_flops.py'), DET_CFG,
                 '--num-images', '1', '--cfg-options', 'val_dataloader.num_workers=0',
@@ -373,7 +374,9 @@ def test_mmdet_get_flops_is_the_hooks_base_figure():
     cfg = Config.fromfile(DET_CFG)
     cfg.val_dataloader.update(batch_size=1, num_workers=0, persistent_workers=False)
     model = _build(DET_CFG)
-    batch = model.data_preprocessor(next(iter(Runner.build_dataloader(cfg.val_dataloader))))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        loader = Runner.build_dataloader(cfg.val_dataloader)
+        batch = model.data_preprocessor(next(iter(loader)))
     macs = model.measure_stage_macs(batch['inputs'], batch['data_samples'])
     assert flops == _format_size(macs['base'])
 
