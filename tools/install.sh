@@ -34,7 +34,7 @@ done
 step "data: $DATA"
 
 # 2. Fast path: everything was installed by this script and still imports.
-if [ -f "$STAMP" ] && cmp -s "$STAMP" <(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/setup.py") \
+if [ -f "$STAMP" ] && cmp -s "$STAMP" <(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/setup.py") \
    && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, tinysaver_mm" 2>/dev/null; then
   step "python stack present in $VENV"
   exit 0
@@ -57,5 +57,15 @@ pipi -r "$ROOT/requirements/runtime.txt"
 pipi --no-build-isolation --no-deps -e "$ROOT"
 "$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, ftfy, regex, torchvision, tinysaver_mm" \
   || { echo "install: import check failed" >&2; exit 1; }
-cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/setup.py" > "$STAMP"
+# --- mim (issue 14): openmim, and the package where mim looks for it ----------------------
+# mim finds a package's .mim/{configs,tools,model-index.yml} under site-packages/<module>;
+# an editable (PEP 660) install has no such directory, so it is linked to the source package
+# (setup.py made tinysaver_mm/.mim; a link only, never over a real directory).
+step "pip: openmim (requirements/mim.txt)"
+pipi -r "$ROOT/requirements/mim.txt"
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+[ -e "$SITE/tinysaver_mm" ] && [ ! -L "$SITE/tinysaver_mm" ] \
+  || ln -sfn "$ROOT/tinysaver_mm" "$SITE/tinysaver_mm"
+# --- end mim -------------------------------------------------------------------------------
+cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/setup.py" > "$STAMP"
 step "done: $VENV"

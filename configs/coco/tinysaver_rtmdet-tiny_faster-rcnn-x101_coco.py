@@ -22,7 +22,8 @@ model = dict(
         checkpoint='https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_x101_64x4d_fpn_1x_coco/faster_rcnn_x101_64x4d_fpn_1x_coco_20200204-833ee192.pth',
         pipeline=[dict(type='Resize', scale=(1333, 800), keep_ratio=True)]),
     exit_rule='max_score',
-    threshold=0.5)
+    threshold=0.5,
+    backbone=dict())  # none of its own; mmdet's init_detector reads this key
 # images reach the cascade at their original size
 test_pipeline = [
     dict(type='LoadImageFromFile'),

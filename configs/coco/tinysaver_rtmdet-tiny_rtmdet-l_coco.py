@@ -20,7 +20,8 @@ model = dict(
         cfg_path='mmdet::rtmdet/rtmdet_l_8xb32-300e_coco.py',
         checkpoint='https://download.openmmlab.com/mmdetection/v3.0/rtmdet/rtmdet_l_8xb32-300e_coco/rtmdet_l_8xb32-300e_coco_20220719_112030-5a0be7c4.pth'),
     exit_rule='max_score',
-    threshold=0.5)
+    threshold=0.5,
+    backbone=dict())  # none of its own; mmdet's init_detector reads this key
 test_evaluator = [
     dict(type='CocoMetric', ann_file='data/coco/annotations/instances_val2017.json',
          metric='bbox', format_only=False),

@@ -25,7 +25,9 @@ model = dict(
         hidden_channels=32,
         checkpoint='{{fileDirname}}/../../checkpoints/fmnist_det/evaluator_rtmdet-w125_96px_fmnist-det.pth'),
     exit_rule='evaluator',
-    threshold=0.5698603987693787)
+    threshold=0.5698603987693787,
+    # no backbone of its own (the stages have theirs); mmdet's init_detector reads this key
+    backbone=dict())
 test_evaluator = [
     dict(type='CocoMetric', ann_file='data/fmnist_det/annotations/instances_val.json',
          metric='bbox'),

@@ -1,5 +1,6 @@
 """Inference and evaluation entry points used by tools/."""
 from .det_records import load_det_records, record_detections
+from .merge_cascade import build_cascade, cascade_meta, merge_cascade
 from .records import (check_aligned, load_records, model_stages,
                       predict_stages, record, records_kind)
 from .runner import (build_runner, check_dataset_cfg, check_nonempty,
@@ -12,6 +13,7 @@ from .train_seg_evaluator import train_seg_evaluator
 
 __all__ = [
     'load_det_records', 'record_detections', 'train_evaluator',
+    'build_cascade', 'cascade_meta', 'merge_cascade',
     'build_runner', 'check_aligned', 'check_dataset_cfg', 'check_nonempty', 'finish_distributed', 'load_cfg',
     'load_records', 'model_stages', 'predict_stages', 'record',
     'run_test', 'run_train', 'select_saver', 'zoo_prefilter', 'records_kind',

@@ -25,6 +25,7 @@ MACs measured once per input shape, outside the routed forward.
 """
 import copy
 import logging
+import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -35,7 +36,7 @@ from mmengine.registry import DefaultScope
 from tinysaver_mm.core import resolve_thresholds, route_batch, take_rows
 from tinysaver_mm.utils import load_checkpoint_strict, resolve_stage_spec
 
-__all__ = ['BaseCascade', 'freeze']
+__all__ = ['BaseCascade', 'CascadeExportError', 'freeze']
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -43,6 +44,33 @@ def freeze(module: nn.Module) -> nn.Module:
     module.eval()
     module.requires_grad_(False)
     return module
+
+
+class CascadeExportError(RuntimeError):
+    """A whole cascade was traced or exported as one static graph."""
+
+
+def _export_in_progress() -> Optional[str]:
+    """Which graph export is tracing the caller, if any (None for a complexity analysis).
+
+    ``torch.export`` (and ``torch.onnx.export``'s dynamo path) say so; a
+    ``torch.jit.trace`` or the legacy ONNX exporter is told apart from
+    mmengine's complexity analysis (also a jit trace, which a cascade
+    supports) by the frames that called it.
+    """
+    if torch.compiler.is_exporting():
+        return 'torch.export'
+    if not torch.jit.is_tracing():
+        return None
+    trace_module = getattr(getattr(torch.jit, '_trace', None), 'trace_module', None)
+    frame = sys._getframe(1)
+    while frame is not None:
+        if trace_module is not None and frame.f_code is trace_module.__code__:
+            return 'torch.jit.trace'
+        if '/torch/onnx/' in frame.f_code.co_filename.replace('\\', '/'):
+            return 'torch.onnx.export'
+        frame = frame.f_back
+    return None
 
 
 class BaseCascade:
@@ -109,7 +137,8 @@ class BaseCascade:
         self._macs: Dict[Tuple[str, Any], int] = {}
         self._trained_for: Dict[str, str] = {}
         self._fingerprints_checked = True
-        self._register_load_state_dict_pre_hook(self._weights_replaced)
+        self._register_load_state_dict_pre_hook(self._check_whole_state_dict)
+        self._stage_classes: Optional[Tuple[str, ...]] = None
         class_names, used_default = {}, False
         for role, spec in specs:
             if not isinstance(spec, dict):
@@ -248,7 +277,33 @@ class BaseCascade:
                 + "). Use a saver trained on the base's classes, in the same order.")
         self.num_classes = next(iter(known.values()), None)
         if named:
-            self.dataset_meta = dict(classes=tuple(named.get('base', next(iter(named.values())))))
+            self._stage_classes = tuple(named.get('base', next(iter(named.values()))))
+            self.dataset_meta = dict(classes=self._stage_classes)
+
+    @property
+    def dataset_meta(self) -> dict:
+        """Class names (and palette) of the cascade: its stages' when their
+        checkpoints name them (a host tool setting other classes is warned and
+        the stages' kept). Absent until set, as on any host model."""
+        meta = self.__dict__.get('_dataset_meta')
+        if meta is None:
+            raise AttributeError(f'{type(self).__name__} has no dataset_meta: its stage '
+                                 'checkpoints name no classes.')
+        return meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, meta: Optional[dict]) -> None:
+        meta = dict(meta or {})
+        own = self.__dict__.get('_stage_classes')
+        given = meta.get('classes')
+        if own is not None and given is not None and tuple(given) != own:
+            print_log(f'{type(self).__name__}: dataset_meta names the classes '
+                      f'{list(given)[:3]}... but the stages predict {list(own)[:3]}... (from '
+                      'their checkpoints); keeping the stages\' class names. A whole-cascade '
+                      'checkpoint (tools/merge_cascade.py) carries them for host tools.',
+                      'current', logging.WARNING)
+            meta['classes'] = own
+        self.__dict__['_dataset_meta'] = meta
 
     # ----------------------------------------------------------- fingerprints
     def bind_to_stage(self, part: str, stage: str = 'saver') -> None:
@@ -284,7 +339,43 @@ class BaseCascade:
                     f'{stage} it was trained for.')
         self._fingerprints_checked = True
 
-    def _weights_replaced(self, *args, **kwargs) -> None:
+    def _check_whole_state_dict(self, state_dict: dict, prefix: str, *args) -> None:
+        """Refuse a state dict that is not this whole cascade's (before anything loads).
+
+        mmengine's ``load_from`` and host ``tools/test.py`` load non-strictly,
+        which would keep the config's stage weights with only a warning for a
+        stage's or another model's checkpoint. Loading into a cascade is all
+        or nothing; the fingerprints are checked again before the next
+        prediction.
+
+        Raises:
+            ValueError: On missing, unexpected or mis-shaped keys, naming them.
+        """
+        own = {prefix + k: v for k, v in self.state_dict().items()}
+        given = {k: v for k, v in state_dict.items() if k.startswith(prefix)}
+        missing = sorted(set(own) - set(given))
+        unexpected = sorted(set(given) - set(own))
+        shapes = [f'{k}: checkpoint {tuple(given[k].shape)} vs model {tuple(own[k].shape)}'
+                  for k in sorted(set(own) & set(given)) if hasattr(given[k], 'shape')
+                  and tuple(given[k].shape) != tuple(own[k].shape)]
+        if missing or unexpected or shapes:
+            name = type(self).__name__
+            parts = self.stage_names + self.overheads
+            whole = any(k[len(prefix):].split('.')[0] in parts for k in given)
+            lines = [f'The weights loaded into the {name} are not a whole checkpoint of this '
+                     'cascade; nothing was loaded.']
+            for title, items in (('missing keys', missing), ('unexpected keys', unexpected),
+                                 ('shape mismatches', shapes)):
+                if items:
+                    more = f' (+{len(items) - 3} more)' if len(items) > 3 else ''
+                    lines.append(f'  {len(items)} {title}: {items[:3]}{more}')
+            lines.append(
+                '  Fix: write one with tools/merge_cascade.py CONFIG OUT.pth and give that '
+                'file (CKPT / load_from)' + (
+                    '' if whole else '; a single stage\'s checkpoint goes into the config '
+                    f'instead, as model.{self.stage_names[0]}.checkpoint=... (or another stage)')
+                + '.')
+            raise ValueError('\n'.join(lines))
         self._fingerprints_checked = False
 
     def ensure_fingerprints(self) -> None:
@@ -320,6 +411,16 @@ class BaseCascade:
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """``'predict'``: routed data samples; ``'tensor'``: see :meth:`_forward`;
         ``'loss'``: the trainable part's losses (see :meth:`loss`)."""
+        how = _export_in_progress()
+        if how is not None:
+            stages = ', '.join(f'cascade.{r}' for r in self.stage_names + self.overheads)
+            raise CascadeExportError(
+                f'{type(self).__name__} cannot be exported as one static graph ({how}): it '
+                'routes each image at run time (which stages run depends on the exit scores), '
+                'and a traced or exported graph would freeze one routing or one stage. Export '
+                f'its stages one by one instead ({stages}, each on its own preprocessed '
+                'inputs: cascade.stage_inputs(role, inputs)) and keep the routing in Python '
+                'around them.')
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
@@ -347,14 +448,28 @@ class BaseCascade:
         """Task: a stage's own preprocessing of raw inputs -> (batch, samples)."""
         raise NotImplementedError
 
+    def _traced_alone(self, what: str) -> None:
+        """Say, once per analysis, that a traced figure is one stage's, not the cascade's."""
+        if torch.jit.is_tracing() and not getattr(self, '_told_traced', False):
+            self._told_traced = True
+            print_log(f'{type(self).__name__}: {what} runs the {self.tensor_stage} alone, so a '
+                      f'complexity figure of this model is the {self.tensor_stage}\'s cost, not '
+                      'the cascade\'s: per image the cascade pays ' + ' + '.join(
+                          self.stage_names[:1] + self.overheads) + ' and the later stages only '
+                      'where it does not exit. Measure it with tools/test.py (TinySaverMACsHook '
+                      'logs each stage\'s MACs; TinySaverMetric reports gmacs_<stage> and '
+                      'gmacs_cascade at the routed exit ratio).', 'current', logging.WARNING)
+
     def _forward(self, inputs, data_samples=None):
         """Tensor mode, delegated to :attr:`tensor_stage` on its own inputs."""
+        self._traced_alone('tensor mode')
         model = getattr(self, self.tensor_stage)
         x, samples = self.stage_inputs(self.tensor_stage, inputs, data_samples)
         return model(x, samples, mode='tensor')
 
     def extract_feat(self, inputs, data_samples=None):
         """Features of :attr:`tensor_stage` on its own preprocessed inputs."""
+        self._traced_alone('extract_feat')
         x, _ = self.stage_inputs(self.tensor_stage, inputs, data_samples)
         return getattr(self, self.tensor_stage).extract_feat(x)
 

@@ -117,8 +117,23 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
         return model
 
     def stage_inputs(self, role: str, inputs: Inputs, data_samples=None):
-        """The stage's own preprocessing of raw images."""
-        return preprocess(getattr(self, role), inputs), data_samples
+        """The stage's own preprocessing of raw images.
+
+        Raises:
+            ValueError: If the images have another channel count than the
+                stage's first convolution takes.
+        """
+        x = preprocess(getattr(self, role), inputs)
+        conv = next((m for m in getattr(self, role).modules() if isinstance(m, nn.Conv2d)), None)
+        if conv is not None and x.dim() == 4 and x.shape[1] != conv.in_channels:
+            raise ValueError(
+                f'The {role} takes {conv.in_channels}-channel images but got inputs of shape '
+                f'{tuple(int(d) for d in x.shape)}. Give {conv.in_channels}-channel images (mmpretrain\'s '
+                'tools/analysis_tools/get_flops.py always probes (3, H, W): for this cascade '
+                'call mmengine\'s get_model_complexity_info(cascade, inputs=...) with its own '
+                'images, or measure the cascade with tools/test.py: TinySaverMACsHook and '
+                'TinySaverMetric report each stage\'s and the routed cascade\'s MACs).')
+        return x, data_samples
 
     def stage_probs(self, role: str, inputs: Inputs) -> torch.Tensor:
         """Softmax probabilities (N, num_classes) of one stage alone on raw images."""

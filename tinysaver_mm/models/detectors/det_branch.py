@@ -76,6 +76,7 @@ class DetBranch:
         out_inputs, out_samples = [], []
         for img, ds in zip(inputs, data_samples):
             meta = dict(ds.metainfo)
+            meta.pop('pad_shape', None)  # the raw image's; the branch's own is set below
             if self.pipeline_cfg:
                 img, meta = self._transform(img, meta)
             out_inputs.append(img)

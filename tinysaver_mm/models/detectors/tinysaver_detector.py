@@ -5,11 +5,11 @@ import torch
 import torch.nn as nn
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
-from mmengine.model import BaseDataPreprocessor
 
 from tinysaver_mm.core import DET_EXIT_RULES, cascade_fields, det_confidence
 from ..cascade import BaseCascade
 from .det_branch import DetBranch, detector_num_classes
+from .det_data_preprocessor import TinySaverDetDataPreprocessor
 from .det_report import attach_report
 
 __all__ = ['TinySaverDetector', 'detector_num_classes']
@@ -55,6 +55,10 @@ class TinySaverDetector(BaseCascade, BaseDetector):
             it goes on to the next stage. Defaults to False.
         data_preprocessor (dict, optional): For detectors without their own.
         init_cfg (dict, optional): Unused by the cascade itself.
+        backbone (dict, optional): Empty, or only ``init_cfg=None``: the
+            cascade's backbones are its stages'. It exists for host tools
+            that read ``cfg.model.backbone`` (mmdet's ``init_detector`` clears
+            its ``init_cfg``), so a cascade config may carry ``backbone=dict()``.
 
     Raises:
         ValueError: On a bad threshold or rule, detectors with different
@@ -74,8 +78,15 @@ class TinySaverDetector(BaseCascade, BaseDetector):
                  threshold=0.5, exit_rule: Optional[str] = None, topk: int = 5,
                  report: bool = False, mids: Optional[Sequence[dict]] = None,
                  empty_exits: bool = False,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=BaseDataPreprocessor(), init_cfg=init_cfg)
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 backbone: Optional[dict] = None):
+        own = {k: v for k, v in (backbone or {}).items() if not (k == 'init_cfg' and v is None)}
+        if own:
+            raise ValueError(f'backbone={dict(backbone)!r}: a TinySaverDetector has no backbone '
+                             'of its own (its stages have theirs); give backbone settings in a '
+                             "stage's spec (e.g. saver=dict(cfg_path=..., backbone=dict(...))), "
+                             'and leave backbone=dict() empty.')
+        super().__init__(data_preprocessor=TinySaverDetDataPreprocessor(), init_cfg=init_cfg)
         exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'max_score')
         if exit_rule == 'evaluator' and evaluator is None:
             raise ValueError("exit_rule='evaluator' needs evaluator=dict(type="
