@@ -92,7 +92,8 @@ def test_seg_config_runs_its_test_pipeline_test_step_and_evaluators(config, tmp_
         if step['type'] == 'Resize':
             shrink = min(step['scale']) // 128
             step = dict(step, scale=tuple(s // shrink for s in step['scale']))
-        steps.append(TRANSFORMS.build(step))
+        with DefaultScope.overwrite_default_scope('mmseg'):  # whatever scope a test left
+            steps.append(TRANSFORMS.build(step))
     reduce_zero = dataset.get('reduce_zero_label', next(  # the data set class's (ADE20K: True)
         inspect.signature(c.__init__).parameters['reduce_zero_label'].default
         for c in DATASETS.get(dataset.type).__mro__

@@ -24,7 +24,9 @@ def records(tmp_path_factory):
     cfg = load_cfg(CFG, {'holdout_dataloader.dataset.indices': 12,
                          'holdout_dataloader.num_workers': 0,
                          'holdout_dataloader.persistent_workers': False})
-    path = record_segmentation(cfg, 'holdout', str(out), config_path=CFG)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):  # leaves no scope behind
+        path = record_segmentation(cfg, 'holdout', str(out), config_path=CFG)
     return cfg, path
 
 
