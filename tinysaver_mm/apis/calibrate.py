@@ -21,8 +21,9 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
     """Load aligned saver/base records into the arrays calibration needs.
 
     Returns:
-        dict: ``confidence``, ``saver_correct``, ``base_correct`` arrays and
-        ``gmacs_saver``, ``gmacs_base`` (GMACs per image), plus ``meta``.
+        dict: ``confidence``, ``saver_correct``, ``base_correct``,
+        ``saver_probs`` arrays and ``gmacs_saver``, ``gmacs_base`` (GMACs per
+        image), plus ``meta`` (the saver's).
 
     Raises:
         ValueError: On an unknown rule or misaligned records.
@@ -34,7 +35,7 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
     check_aligned(recs)
     s, b = recs[saver], recs[base]
     return dict(confidence=s[f'conf_{rule}'], saver_correct=s['pred'] == s['labels'],
-                base_correct=b['pred'] == b['labels'],
+                base_correct=b['pred'] == b['labels'], saver_probs=s.get('probs'),
                 gmacs_saver=s['meta']['macs_per_img'] / 1e9,
                 gmacs_base=b['meta']['macs_per_img'] / 1e9, meta=s['meta'])
 

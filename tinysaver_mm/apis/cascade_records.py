@@ -1,8 +1,12 @@
 """What recording any cascade's stages on a split starts with (det, seg)."""
+import json
+import os
 import os.path as osp
 from typing import Optional, Sequence, Tuple
 
-__all__ = ['CASCADE_SPLITS', 'cascade_records_loader']
+import numpy as np
+
+__all__ = ['CASCADE_SPLITS', 'cascade_records_loader', 'build_recorded_cascade', 'save_records']
 
 CASCADE_SPLITS = ('train', 'holdout', 'val', 'test')
 
@@ -53,3 +57,32 @@ def cascade_records_loader(cfg, split: str, cascade_type: str, dataset_base: str
     path = osp.join(out_dir, f'{name}_{split}_{suffix}.npz')
     check_outputs([path], overwrite, [*inputs, config_path])
     return loader, path
+
+
+def build_recorded_cascade(cfg, registry, model_cfg: dict, checkpoint: Optional[str],
+                           scope: str):
+    """The cascade to record, in its host's scope, loaded strictly, in eval mode.
+
+    Args:
+        cfg (Config): The config (its ``default_scope`` wins over ``scope``).
+        registry (Registry): The host's MODELS.
+        model_cfg (dict): The model config to build (the task's variant of
+            ``cfg.model``, e.g. without its evaluator).
+        checkpoint (str, optional): Weights of the whole cascade.
+        scope (str): The host library's scope (``mmdet``, ``mmseg``).
+    """
+    from mmengine.registry import init_default_scope
+
+    from tinysaver_mm.utils import load_checkpoint_strict
+    init_default_scope(cfg.get('default_scope', scope))
+    model = registry.build(model_cfg)
+    if checkpoint:
+        load_checkpoint_strict(model, checkpoint)
+    return model.eval()
+
+
+def save_records(path: str, meta: dict, arrays: dict) -> str:
+    """Write a records file (``meta`` as JSON beside the arrays); its path."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    np.savez_compressed(path, meta=json.dumps(meta), **arrays)
+    return path

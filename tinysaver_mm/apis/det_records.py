@@ -1,6 +1,4 @@
 """Records of a detection cascade's saver and base on a dataset split."""
-import json
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
@@ -8,7 +6,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .cascade_records import CASCADE_SPLITS, cascade_records_loader
+from .cascade_records import (CASCADE_SPLITS, build_recorded_cascade, cascade_records_loader,
+                              save_records)
 
 __all__ = ['DET_SPLITS', 'record_detections', 'load_det_records', 'instances_of',
            'check_det_aligned']
@@ -74,20 +73,15 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
         OutputExistsError: If the records file exists and ``overwrite`` is
             False.
     """
-    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmdet.registry import MODELS
 
-    from tinysaver_mm.utils import load_checkpoint_strict, state_dict_fingerprint
+    from tinysaver_mm.utils import state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverDetector',
                                           'configs/_base_/datasets/fmnist_det.py', out_dir,
                                           config_path, 'det', [checkpoint], overwrite)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model_cfg = dict(cfg.model, evaluator=None, exit_rule='max_score')
-    model = MODELS.build(model_cfg)
-    if checkpoint:
-        load_checkpoint_strict(model, checkpoint)
-    model.eval()
+    model = build_recorded_cascade(cfg, MODELS, dict(cfg.model, evaluator=None,
+                                                     exit_rule='max_score'), checkpoint, 'mmdet')
     got: Dict[str, list] = {r: [] for r in ROLES}
     feats, img_ids, shapes = [], [], []
     macs: Dict[str, list] = {r: [] for r in ROLES}
@@ -119,9 +113,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
                 num_classes=model.num_classes,
                 saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
                 num_images=len(img_ids))
-    os.makedirs(out_dir, exist_ok=True)
-    np.savez_compressed(path, meta=json.dumps(meta), **arrays)
-    return path
+    return save_records(path, meta, arrays)
 
 
 def load_det_records(path: str) -> dict:

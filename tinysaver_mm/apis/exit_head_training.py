@@ -7,8 +7,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tinysaver_mm.utils.report import write_json
+from tinysaver_mm.visualization import plot_policy_curves
+
 __all__ = ['check_head_request', 'fit_size', 'roc_auc', 'fit_head', 'calibrate_policies',
-           'save_exit_head', 'head_macs']
+           'save_exit_head', 'head_macs', 'gmacs_of', 'write_head_summary']
 
 
 def check_head_request(records: str, out: str, results: Optional[str], overwrite: bool,
@@ -123,3 +126,33 @@ def head_macs(head: torch.nn.Module) -> int:
     """MACs of one image through the head (one input row)."""
     from tinysaver_mm.utils import measure_macs
     return measure_macs(head, torch.zeros(1, head.in_channels))
+
+
+def gmacs_of(macs: Dict[str, np.ndarray]) -> Dict[str, float]:
+    """GMACs per image of the saver, the base and the evaluator head."""
+    return dict(saver=float(macs['saver'].mean()) / 1e9, base=float(macs['base'].mean()) / 1e9,
+                evaluator=float(macs['evaluator'][0]) / 1e9)
+
+
+def write_head_summary(summary: dict, results: Optional[str], rows: Dict[str, dict],
+                       saver_value: float, base_value: float, records: str, max_drop: float,
+                       **plot_kw) -> None:
+    """Write a head-training summary (JSON) and every policy's curve beside it (PNG).
+
+    Args:
+        summary (dict): With ``gmacs`` (:func:`gmacs_of`).
+        results (str, optional): The JSON path; nothing is written without it.
+        rows (dict): Policy name to its calibrated row with its ``curve``.
+        saver_value, base_value (float): Each model's metric alone.
+        records (str): The records (for the title).
+        max_drop (float): The calibrated drop (for the title).
+        **plot_kw: ``key``/``ylabel`` of :func:`plot_policy_curves`.
+    """
+    if not results:
+        return
+    write_json(summary, results)
+    plot_policy_curves({k: v['curve'] for k, v in rows.items()}, saver_value, base_value,
+                       summary['gmacs']['saver'], summary['gmacs']['base'],
+                       osp.splitext(results)[0] + '.png',
+                       f'calibration images of {osp.basename(records)}; dots: max drop '
+                       f'{max_drop}', marks=rows, **plot_kw)

@@ -1,6 +1,4 @@
 """Records of a segmentation cascade's saver and base on a dataset split."""
-import json
-import os
 from typing import Dict, Optional
 
 import numpy as np
@@ -9,7 +7,8 @@ from tqdm import tqdm
 
 from tinysaver_mm.core.seg_features import seg_exit_features
 from tinysaver_mm.evaluation.functional import image_areas
-from .cascade_records import CASCADE_SPLITS, cascade_records_loader
+from .cascade_records import (CASCADE_SPLITS, build_recorded_cascade, cascade_records_loader,
+                              save_records)
 
 __all__ = ['SEG_SPLITS', 'record_segmentation', 'load_seg_records']
 
@@ -51,24 +50,19 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
         OutputExistsError: If the records file exists and ``overwrite`` is
             False.
     """
-    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmseg.registry import MODELS
 
     from tinysaver_mm.models.segmentors.seg_report import confidence_rules_of, rule_scores
-    from tinysaver_mm.utils import load_checkpoint_strict, state_dict_fingerprint
+    from tinysaver_mm.utils import state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverSegmentor',
                                           'configs/_base_/datasets/fmnist_seg.py', out_dir,
                                           config_path, 'seg', [checkpoint], overwrite)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
     # nothing is routed here: no evaluator (it is trained from these records), any
     # confidence rule and threshold (every rule's score is recorded)
     model_cfg = dict(cfg.model, evaluator=None, threshold=1.0, report=False,
                      exit_rule=confidence_rules_of(MODELS.get('TinySaverSegmentor'))[0])
-    model = MODELS.build(model_cfg)
-    if checkpoint:
-        load_checkpoint_strict(model, checkpoint)
-    model.eval()
+    model = build_recorded_cascade(cfg, MODELS, model_cfg, checkpoint, 'mmseg')
     num_classes = int(model.num_classes)
     areas: Dict[str, list] = {r: [] for r in ROLES}
     macs: Dict[str, list] = {r: [] for r in ROLES}
@@ -113,9 +107,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
                 num_classes=num_classes, rules=sorted(confs),
                 saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
                 num_images=len(paths))
-    os.makedirs(out_dir, exist_ok=True)
-    np.savez_compressed(path, meta=json.dumps(meta), **arrays)
-    return path
+    return save_records(path, meta, arrays)
 
 
 def load_seg_records(path: str) -> dict:

@@ -4,13 +4,13 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from tinysaver_mm.core import CONFIDENCE_RULES, AccuracyDropCalibrator, macs_saved_pct
+from tinysaver_mm.core import (CONFIDENCE_RULES, AccuracyDropCalibrator, confidence_scores,
+                               macs_saved_pct)
 from tinysaver_mm.core.cls_features import cls_exit_features
 from tinysaver_mm.utils.report import write_json
 from .calibrate import load_pair
 from .exit_head_training import (check_head_request, fit_head, fit_size, head_macs, roc_auc,
                                  save_exit_head)
-from .records import load_records
 
 __all__ = ['train_cls_evaluator', 'CLS_TARGET_DOC']
 
@@ -18,15 +18,13 @@ CLS_TARGET_DOC = ("exit target = 1 where the saver's label is as good as the bas
                   'saver is right, or the base is wrong too)')
 
 
-def _split(saver: str, base: str, rows: Optional[slice] = None) -> dict:
+def _split(saver: str, base: str) -> dict:
     """Aligned records of one split: probabilities, correctness, GMACs."""
     d = load_pair(saver, base, 'max_prob')
-    probs = load_records(saver)['probs'].astype(np.float32)
-    rows = rows or slice(0, len(probs))
-    out = {k: d[k][rows] for k in ('saver_correct', 'base_correct')}
-    out.update(probs=torch.from_numpy(probs[rows]), gmacs_saver=d['gmacs_saver'],
-               gmacs_base=d['gmacs_base'], fingerprint=d['meta'].get('fingerprint'))
-    return out
+    return dict(saver_correct=d['saver_correct'], base_correct=d['base_correct'],
+                probs=torch.from_numpy(d['saver_probs'].astype(np.float32)),
+                gmacs_saver=d['gmacs_saver'], gmacs_base=d['gmacs_base'],
+                fingerprint=d['meta'].get('fingerprint'))
 
 
 def _operating_point(score: np.ndarray, d: dict, threshold: float, gmacs_extra: float) -> dict:
@@ -96,12 +94,12 @@ def train_cls_evaluator(saver: str, base: str, out: str, max_drop: float = 0.001
                          'tools/record.py); re-record it so the head is bound to its saver.')
     head.set_trained_for(bytes.fromhex(whole['fingerprint']))
     extra = head_macs(head) / 1e9
-    splits = {'calib': {k: (v[cal] if k in ('saver_correct', 'base_correct', 'probs') else v)
-                        for k, v in whole.items()}}
+    splits = {'calib': dict(whole, **{k: whole[k][cal]
+                                      for k in ('saver_correct', 'base_correct', 'probs')})}
     if saver_test:
         splits['test'] = _split(saver_test, base_test)
-    scores = {name: {r: confidence_scores_np(d['probs'], r) for r in CONFIDENCE_RULES}
-              for name, d in splits.items()}
+    scores = {name: {r: confidence_scores(d['probs'], r).double().numpy()
+                     for r in CONFIDENCE_RULES} for name, d in splits.items()}
     for name, d in splits.items():
         scores[name]['evaluator'] = head.score(head.inputs(d['probs'])).double().numpy()
     policies = {}
@@ -133,8 +131,3 @@ def train_cls_evaluator(saver: str, base: str, out: str, max_drop: float = 0.001
         write_json(summary, results)
     return summary
 
-
-def confidence_scores_np(probs: torch.Tensor, rule: str) -> np.ndarray:
-    """A simple rule's confidence as a float64 array."""
-    from tinysaver_mm.core import confidence_scores
-    return confidence_scores(probs, rule).double().numpy()

@@ -1,5 +1,4 @@
 """Train a detection cascade's evaluator head from records and calibrate its threshold."""
-import os.path as osp
 from typing import Dict, Optional
 
 import numpy as np
@@ -7,11 +6,10 @@ import torch
 
 from tinysaver_mm.core import MapDropCalibrator, exit_target, quality_gap
 from tinysaver_mm.evaluation.functional import CocoEntries, cascade_map_curve, policy_scores
-from tinysaver_mm.utils.report import write_json
-from tinysaver_mm.visualization import plot_policy_curves
 from .det_records import instances_of, load_det_records
 from .exit_head_training import (calibrate_policies, check_head_request, fit_head,
-                                 fit_size, head_macs, roc_auc, save_exit_head)
+                                 fit_size, gmacs_of, head_macs, roc_auc, save_exit_head,
+                                 write_head_summary)
 
 __all__ = ['train_evaluator']
 
@@ -107,21 +105,13 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
         exit_target_share_fit=float(y.mean()), final_loss=float(losses[-1]),
         auc_calib={k: roc_auc(y_cal, v) for k, v in policies.items()},
         saver_map_calib=s.map(), base_map_calib=base_map,
-        gmacs=dict(saver=float(macs['saver'].mean()) / 1e9,
-                   base=float(macs['base'].mean()) / 1e9,
-                   evaluator=float(macs['evaluator'][0]) / 1e9),
-        policies=rows)
+        gmacs=gmacs_of(macs), policies=rows)
     head_cfg = dict(type='TinySaverEvaluatorHead', num_classes=head.num_classes,
                     topk=head.topk, feat_channels=head.feat_channels, hidden_channels=hidden)
     save_exit_head(out, head, dict(head_cfg=head_cfg, saver_fingerprint=meta['saver_fingerprint'],
                                    threshold=rows['evaluator']['threshold'],
                                    records=records, target=TARGET_DOC, tolerance=tolerance))
     summary['checkpoint'], summary['head_cfg'] = out, head_cfg
-    if results:
-        write_json(summary, results)
-        plot_policy_curves({k: v['curve'] for k, v in rows.items()}, summary['saver_map_calib'],
-                           base_map, summary['gmacs']['saver'], summary['gmacs']['base'],
-                           osp.splitext(results)[0] + '.png',
-                           f'calibration images of {osp.basename(records)}; dots: max drop '
-                           f'{max_drop}', marks=rows)
+    write_head_summary(summary, results, rows, summary['saver_map_calib'], base_map, records,
+                       max_drop)
     return summary

@@ -1,5 +1,4 @@
 """Train a segmentation cascade's evaluator head from records; compare exit policies."""
-import os.path as osp
 from typing import Dict, Optional
 
 import numpy as np
@@ -7,10 +6,9 @@ import torch
 
 from tinysaver_mm.core import MIoUDropCalibrator, exit_target
 from tinysaver_mm.evaluation.functional import areas_miou, cascade_miou_curve, image_iou_gap
-from tinysaver_mm.utils.report import write_json
-from tinysaver_mm.visualization import plot_policy_curves
 from .exit_head_training import (calibrate_policies, check_head_request, fit_head,
-                                 fit_size, head_macs, roc_auc, save_exit_head)
+                                 fit_size, gmacs_of, head_macs, roc_auc, save_exit_head,
+                                 write_head_summary)
 from .seg_records import load_seg_records
 
 __all__ = ['train_seg_evaluator', 'seg_policy_scores', 'SEG_TARGET_DOC']
@@ -107,21 +105,13 @@ def train_seg_evaluator(records: str, out: str, max_drop: float = 0.01,
         final_loss=float(losses[-1]),
         auc_calib={k: roc_auc(y_cal, v) for k, v in policies.items()},
         saver_miou_calib=areas_miou(sa), base_miou_calib=base_miou,
-        gmacs=dict(saver=float(macs['saver'].mean()) / 1e9,
-                   base=float(macs['base'].mean()) / 1e9,
-                   evaluator=float(macs['evaluator'][0]) / 1e9),
-        policies=rows)
+        gmacs=gmacs_of(macs), policies=rows)
     head_cfg = dict(type='TinySaverSegEvaluatorHead', num_classes=head.num_classes,
                     hidden_channels=hidden)
     save_exit_head(out, head, dict(head_cfg=head_cfg, saver_fingerprint=meta['saver_fingerprint'],
                                    threshold=rows['evaluator']['threshold'], records=records,
                                    target=SEG_TARGET_DOC, tolerance=tolerance))
     summary['checkpoint'], summary['head_cfg'] = out, head_cfg
-    if results:
-        write_json(summary, results)
-        plot_policy_curves({k: v['curve'] for k, v in rows.items()},
-                           summary['saver_miou_calib'], base_miou, summary['gmacs']['saver'],
-                           summary['gmacs']['base'], osp.splitext(results)[0] + '.png',
-                           f'calibration images of {osp.basename(records)}; dots: max drop '
-                           f'{max_drop}', marks=rows, key='miou', ylabel='mIoU (%)')
+    write_head_summary(summary, results, rows, summary['saver_miou_calib'], base_miou, records,
+                       max_drop, key='miou', ylabel='mIoU (%)')
     return summary

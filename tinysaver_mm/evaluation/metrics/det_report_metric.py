@@ -4,15 +4,11 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import print_log
 from mmengine.registry import METRICS
 from mmengine.structures import InstanceData
 
 from tinysaver_mm.core import MapDropCalibrator, quality_gap
-from tinysaver_mm.utils import check_outputs
-from tinysaver_mm.utils.report import write_json
-from tinysaver_mm.visualization import plot_policy_curves
+from .base_policy_report import BasePolicyReport
 from ..functional import (CocoEntries, cascade_map_curve, compare_policies, policy_scores,
                           routed_figures, routed_map)
 
@@ -27,7 +23,7 @@ def _instances(d: dict) -> InstanceData:
 
 
 @METRICS.register_module()
-class TinySaverDetReport(BaseMetric):
+class TinySaverDetReport(BasePolicyReport):
     """COCO box mAP of the saver, the base, the cascade and each exit policy.
 
     Needs a ``TinySaverDetector`` with ``report=True`` (both detectors' results
@@ -58,18 +54,13 @@ class TinySaverDetReport(BaseMetric):
             ``overwrite`` is False.
     """
 
-    default_prefix: Optional[str] = 'tinysaver'
-
     def __init__(self, ann_file: str, policies: Optional[Dict[str, float]] = None,
                  out_file: Optional[str] = None, overwrite: bool = False,
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix)
         if not osp.isfile(ann_file):
             raise FileNotFoundError(f'ann_file {ann_file!r} does not exist.')
-        check_outputs([out_file, out_file and osp.splitext(out_file)[0] + '.png'], overwrite,
-                      [ann_file], flag="overwrite=True in the TinySaverDetReport config "
-                      "(e.g. --cfg-options test_evaluator.2.overwrite=True)")
-        self.ann_file, self.out_file = ann_file, out_file
+        super().__init__(out_file, overwrite, [ann_file], collect_device, prefix)
+        self.ann_file = ann_file
         self.policies = dict(policies or {})
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -83,13 +74,9 @@ class TinySaverDetReport(BaseMetric):
                 raise KeyError('TinySaverDetReport needs TinySaverDetector(report=True) '
                                '(set model.report=True in the config).')
             self.results.append(dict(
-                img_id=int(ds['img_id']), exited=bool(ds['exited']),
+                self.routing_fields(ds), img_id=int(ds['img_id']),
                 saver={k: ds['saver_instances'][k].cpu() for k in ('bboxes', 'scores', 'labels')},
-                base={k: ds['base_instances'][k].cpu() for k in ('bboxes', 'scores', 'labels')},
-                scores=dict(ds['policy_scores']), exit_rule=ds['exit_rule'],
-                threshold=float(ds['threshold']), macs=float(ds['macs']),
-                parts={p: float(ds[f'macs_{p}']) for p in ('saver', 'base', 'evaluator')
-                       if f'macs_{p}' in ds}))
+                base={k: ds['base_instances'][k].cpu() for k in ('bboxes', 'scores', 'labels')}))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Evaluate everything and write the report.
@@ -105,12 +92,9 @@ class TinySaverDetReport(BaseMetric):
                             classes)
         base = CocoEntries(self.ann_file, ids, [_instances(r['base']) for r in results],
                            classes, coco=saver.coco)
-        exited = np.array([r['exited'] for r in results])
-        macs = {p: np.array([r['parts'].get(p, 0.0) for r in results])
-                for p in ('saver', 'base', 'evaluator')}
+        exited, macs, figures = self.costs(results)
         saver_map, base_map = saver.map(), base.map()
         cascade_map = routed_map(saver, base, exited)
-        spent = np.array([r['macs'] for r in results])
         gap = quality_gap(saver.image_ap(), base.image_ap())
         names = sorted(results[0]['scores'])
         scores = policy_scores([_instances(r['saver']) for r in results], gap)
@@ -124,23 +108,9 @@ class TinySaverDetReport(BaseMetric):
             num_images=len(results), ann_file=self.ann_file,
             exit_rule=results[0]['exit_rule'], threshold=results[0]['threshold'],
             saver_map=saver_map, base_map=base_map, cascade_map=cascade_map,
-            map_drop=drop, exit_ratio=float(exited.mean()),
-            gmacs_saver=float(macs['saver'].mean()) / 1e9,
-            gmacs_base=float(macs['base'].mean()) / 1e9,
-            gmacs_evaluator=float(macs['evaluator'].mean()) / 1e9,
-            gmacs_cascade=float(spent.mean()) / 1e9,
-            macs_saved_pct=100.0 * (1.0 - float(spent.sum()) / float(macs['base'].sum())),
-            policies=rows)
-        if self.out_file:
-            write_json(report, self.out_file)
-            png = osp.splitext(self.out_file)[0] + '.png'
-            plot_policy_curves(curves, saver_map, base_map, report['gmacs_saver'],
-                               report['gmacs_base'], png,
-                               f'{len(results)} images of {osp.basename(self.ann_file)}; '
-                               'dots: calibrated thresholds', marks)
-            print_log(f'TinySaverDetReport written to {self.out_file} and {png}', 'current')
-        # exit ratio and GMACs are TinySaverMetric's keys; only the mAPs here
-        flat = {k: report[k] for k in ('saver_map', 'base_map', 'cascade_map', 'map_drop')}
-        for row in rows:
-            flat[f'{row["policy"]}_equal_drop_macs_saved_pct'] = row['equal_drop_macs_saved_pct']
-        return flat
+            map_drop=drop, **figures, policies=rows)
+        self.write_report(report, curves, marks, saver_map, base_map,
+                          f'{len(results)} images of {osp.basename(self.ann_file)}; '
+                          'dots: calibrated thresholds')
+        return self.flat_metrics(report, ('saver_map', 'base_map', 'cascade_map', 'map_drop'),
+                                 rows)

@@ -3,20 +3,14 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import print_log
 from mmengine.registry import METRICS
 
 from tinysaver_mm.core import MIoUDropCalibrator
-from tinysaver_mm.utils import check_outputs
-from tinysaver_mm.utils.report import write_json
-from tinysaver_mm.visualization import plot_policy_curves
+from .base_policy_report import BasePolicyReport
 from ..functional import (areas_miou, cascade_miou_curve, compare_policies, image_areas,
                           image_iou_gap, routed_miou, routed_seg_figures)
 
 __all__ = ['TinySaverSegReport', 'read_policy_thresholds']
-
-PARTS = ('saver', 'base', 'evaluator')
 
 
 def read_policy_thresholds(policies: Union[Dict[str, float], str, None]) -> Dict[str, float]:
@@ -47,7 +41,7 @@ def read_policy_thresholds(policies: Union[Dict[str, float], str, None]) -> Dict
 
 
 @METRICS.register_module()
-class TinySaverSegReport(BaseMetric):
+class TinySaverSegReport(BasePolicyReport):
     """Saver, base and routed cascade mIoU, and every exit policy compared.
 
     Needs ``TinySaverSegmentor(report=True)``, which runs the base on the
@@ -83,16 +77,13 @@ class TinySaverSegReport(BaseMetric):
             exist or holds no policy thresholds.
     """
 
-    default_prefix: Optional[str] = 'tinysaver'
-
     def __init__(self, policies: Union[Dict[str, float], str, None] = None,
                  out_file: Optional[str] = None, overwrite: bool = False,
                  ignore_index: int = 255, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        check_outputs([out_file, out_file and osp.splitext(out_file)[0] + '.png'], overwrite,
-                      flag='overwrite=True in the TinySaverSegReport config')
-        self.out_file, self.ignore_index = out_file, int(ignore_index)
+        super().__init__(out_file, overwrite, [policies] if isinstance(policies, str) else [],
+                         collect_device, prefix)
+        self.ignore_index = int(ignore_index)
         self.policies = read_policy_thresholds(policies)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -112,13 +103,11 @@ class TinySaverSegReport(BaseMetric):
             gt = ds['gt_sem_seg']['data'][0].cpu().numpy()
             c = int(ds['num_classes'])
             self.results.append(dict(
+                self.routing_fields(ds),
                 saver=image_areas(ds['saver_sem_seg']['data'][0].cpu().numpy(), gt, c,
                                   self.ignore_index),
                 base=image_areas(ds['base_sem_seg']['data'][0].cpu().numpy(), gt, c,
-                                 self.ignore_index),
-                exited=bool(ds['exited']), scores=dict(ds['policy_scores']),
-                exit_rule=ds['exit_rule'], threshold=ds['threshold'], macs=float(ds['macs']),
-                parts={p: float(ds[f'macs_{p}']) for p in PARTS if f'macs_{p}' in ds}))
+                                 self.ignore_index)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Evaluate everything and write the report.
@@ -130,9 +119,7 @@ class TinySaverSegReport(BaseMetric):
             raise ValueError('TinySaverSegReport got no predictions: the dataset is empty.')
         sa = np.stack([r['saver'] for r in results])
         ba = np.stack([r['base'] for r in results])
-        exited = np.array([r['exited'] for r in results])
-        macs = {p: np.array([r['parts'].get(p, 0.0) for r in results]) for p in PARTS}
-        spent = np.array([r['macs'] for r in results])
+        exited, macs, figures = self.costs(results)
         saver_miou, base_miou = areas_miou(sa), areas_miou(ba)
         cascade_miou = routed_miou(sa, ba, exited)
         scores = {k: np.array([r['scores'][k] for r in results])
@@ -147,24 +134,10 @@ class TinySaverSegReport(BaseMetric):
         report = dict(
             num_images=len(results), exit_rule=results[0]['exit_rule'],
             saver_miou=100 * saver_miou, base_miou=100 * base_miou,
-            cascade_miou=100 * cascade_miou, miou_drop_pts=100 * drop,
-            exit_ratio=float(exited.mean()),
-            gmacs_saver=float(macs['saver'].mean()) / 1e9,
-            gmacs_base=float(macs['base'].mean()) / 1e9,
-            gmacs_evaluator=float(macs['evaluator'].mean()) / 1e9,
-            gmacs_cascade=float(spent.mean()) / 1e9,
-            macs_saved_pct=100.0 * (1.0 - float(spent.sum()) / float(macs['base'].sum())),
+            cascade_miou=100 * cascade_miou, miou_drop_pts=100 * drop, **figures,
             threshold=threshold, policies=rows)
-        if self.out_file:
-            write_json(report, self.out_file)
-            png = osp.splitext(self.out_file)[0] + '.png'
-            plot_policy_curves(curves, saver_miou, base_miou, report['gmacs_saver'],
-                               report['gmacs_base'], png,
-                               f'{len(results)} images; dots: calibrated thresholds', marks,
-                               key='miou', ylabel='mIoU (%, IoUMetric)')
-            print_log(f'TinySaverSegReport written to {self.out_file} and {png}', 'current')
-        flat = {k: report[k] for k in ('saver_miou', 'base_miou', 'cascade_miou',
-                                       'miou_drop_pts')}
-        for row in rows:
-            flat[f'{row["policy"]}_equal_drop_macs_saved_pct'] = row['equal_drop_macs_saved_pct']
-        return flat
+        self.write_report(report, curves, marks, saver_miou, base_miou,
+                          f'{len(results)} images; dots: calibrated thresholds', key='miou',
+                          ylabel='mIoU (%, IoUMetric)')
+        return self.flat_metrics(report, ('saver_miou', 'base_miou', 'cascade_miou',
+                                          'miou_drop_pts'), rows)
