@@ -9,7 +9,8 @@ from tinysaver_mm.core.calibration import (AccuracyDropCalibrator, BaseCalibrato
                                            ExitRatioCalibrator, GuaranteedDropCalibrator,
                                            MacsBudgetCalibrator, MapDropCalibrator,
                                            MultiStageDropCalibrator, evaluate_cascade,
-                                           joint_threshold_search, violation_rate)
+                                           InfeasibleTargetError, joint_threshold_search,
+                                           records_needed, violation_rate)
 from tinysaver_mm.core.saver_selection import delta_ctr
 
 
@@ -272,3 +273,25 @@ def test_map_drop_calibrator_refuses_bad_targets_and_curves():
     with pytest.raises(ValueError, match='No row of the mAP curve.*exit ratio 0 row'):
         MapDropCalibrator(0.01).fit([dict(threshold=0.2, map=0.4, macs_saved_pct=80.0)],
                                     0.5)
+
+
+@pytest.mark.parametrize('max_drop, delta', [(0.01, 0.1), (0.005, 0.05), (0.2, 0.5)])
+def test_records_needed_is_the_smallest_certifiable_count(max_drop, delta):
+
+    n = records_needed(max_drop, delta)
+    # saver and base agree everywhere (both right): no disagreement at any threshold
+    def fit(k):
+        conf = np.linspace(0.5, 1.0, k)
+        return GuaranteedDropCalibrator(max_drop, delta).fit(conf, np.ones(k), np.ones(k))
+    assert fit(n).drop_ucb_ <= max_drop
+    with pytest.raises(InfeasibleTargetError, match=f'at least {n} records'):
+        fit(n - 1)
+    assert n == pytest.approx(math.log(2 / delta) / max_drop, rel=0.1)
+
+
+def test_infeasible_error_names_the_records_needed():
+
+    conf, saver, base = _records(n=50)
+    with pytest.raises(InfeasibleTargetError) as err:
+        GuaranteedDropCalibrator(0.01, 0.1).fit(conf, saver, base)
+    assert f'at least {records_needed(0.01, 0.1)} records' in str(err.value)

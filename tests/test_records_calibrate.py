@@ -70,3 +70,19 @@ def test_empty_and_missing_records(tmp_path):
     empty = write(tmp_path / 'e.npz', np.zeros((0, 5)), np.zeros(0, dtype=int), 1)
     with pytest.raises(ValueError, match='empty'):
         load_records(empty)
+
+
+def test_cli_infeasible_guarantee_is_one_line(tmp_path):
+    """An unreachable guarantee is a fact about the records: one line, no traceback."""
+    import subprocess
+    import sys
+    s, b = pair(tmp_path, n=100)
+    out = subprocess.run([sys.executable, 'tools/calibrate.py', s, b, '--target', 'guarantee',
+                          '--epsilon', '0.001', '--delta', '0.1',
+                          '--out', str(tmp_path / 'cal.json')],
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in out.stderr, out.stderr
+    assert 'n=100' in lines[0] and 'records' in lines[0]
+    assert not (tmp_path / 'cal.json').exists()

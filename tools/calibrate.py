@@ -7,8 +7,10 @@ Examples:
     python tools/calibrate.py SAVER.npz BASE.npz --target gmacs --max-gmacs 0.01
 """
 import argparse
+import sys
 
 from tinysaver_mm.apis.calibrate import TARGETS, calibrate
+from tinysaver_mm.core import InfeasibleTargetError
 
 
 def main():
@@ -25,8 +27,11 @@ def main():
     p.add_argument('--overwrite', action='store_true',
                    help='replace --out (and its _curve.csv/.png) when they exist')
     a = p.parse_args()
-    r = calibrate(a.saver, a.base, a.target, a.epsilon, a.delta, a.exit_ratio,
-                  a.max_gmacs, a.rule, a.out, a.overwrite)
+    try:
+        r = calibrate(a.saver, a.base, a.target, a.epsilon, a.delta, a.exit_ratio,
+                      a.max_gmacs, a.rule, a.out, a.overwrite)
+    except InfeasibleTargetError as e:  # a fact about the records, not a bug: one line
+        sys.exit(f'calibrate: {e}')
     print(f'target {r["target"]} on {r["num_samples"]} {r["records"]} records')
     print(f'{"":<10}{"top-1 %":>9}{"GMACs/img":>12}')
     for name in ('saver', 'base'):

@@ -19,7 +19,7 @@ from .accuracy_drop import AccuracyDropCalibrator
 from .base import BaseCalibrator, cascade_curve
 from .exit_ratio import ExitRatioCalibrator
 from .guaranteed_drop import (GuaranteedDropCalibrator, InfeasibleTargetError,
-                              violation_rate)
+                              records_needed, violation_rate)
 from .macs_budget import MacsBudgetCalibrator
 from .map_drop import MapDropCalibrator
 from .metric_drop import MetricDropCalibrator
@@ -30,7 +30,7 @@ from .multistage_drop import (MultiStageDropCalibrator, evaluate_cascade,
 __all__ = [
     'BaseCalibrator', 'cascade_curve', 'AccuracyDropCalibrator',
     'GuaranteedDropCalibrator', 'InfeasibleTargetError', 'violation_rate',
-    'ExitRatioCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
+    'records_needed', 'ExitRatioCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
     'MetricDropCalibrator', 'MIoUDropCalibrator',
     'MultiStageDropCalibrator', 'evaluate_cascade', 'joint_threshold_search'
 ]

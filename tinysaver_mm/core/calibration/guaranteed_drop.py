@@ -22,11 +22,40 @@ from scipy.stats import beta
 from .base import _TOL, _binary, _CurveCalibrator, _open_unit, cascade_curve
 
 __all__ = ['InfeasibleTargetError', 'GuaranteedDropCalibrator',
-           'violation_rate']
+           'records_needed', 'violation_rate']
 
 
 class InfeasibleTargetError(ValueError):
     """No threshold can be certified with the records at hand."""
+
+
+def records_needed(max_drop: float, delta: float) -> int:
+    """Fewest records that can certify any threshold, in the best case.
+
+    With no disagreement between saver and base among the exited records
+    (``k_loss = k_gain = 0``) the bound is ``1 - (delta / 2) ** (1 / n)``
+    (:func:`_drop_ucb`), which is ``<= max_drop`` exactly when
+    ``n >= ln(delta / 2) / ln(1 - max_drop)`` (about ``ln(2 / delta) /
+    max_drop``). Any disagreement needs more.
+
+    Args:
+        max_drop (float): Largest allowed top-1 drop, in (0, 1).
+        delta (float): Allowed failure probability, in (0, 1).
+
+    Returns:
+        int: The smallest such ``n``.
+
+    Raises:
+        ValueError: If max_drop or delta is outside (0, 1).
+    """
+    eps, dlt = _open_unit(max_drop, 'max_drop'), _open_unit(delta, 'delta')
+    n = int(np.ceil(np.log(dlt / 2.0) / np.log1p(-eps)))
+    # the ceiling of a float ratio: step to the exact boundary of the bound
+    while n > 1 and _drop_ucb(np.zeros(1), np.zeros(1), n - 1, dlt)[0] <= eps:
+        n -= 1
+    while _drop_ucb(np.zeros(1), np.zeros(1), n, dlt)[0] > eps:
+        n += 1
+    return n
 
 
 def _drop_ucb(k_loss: np.ndarray, k_gain: np.ndarray, n: int,
@@ -86,8 +115,11 @@ class GuaranteedDropCalibrator(_CurveCalibrator):
                 f'The target is infeasible with this many records: with '
                 f'max_drop={self.max_drop}, delta={self.delta} and n={n}, even '
                 f'the strictest threshold {curve["threshold"][0]} has a drop '
-                f'bound of {ucb[0]:.4g} > max_drop. Collect more records or '
-                'allow a larger max_drop or delta.')
+                f'bound of {ucb[0]:.4g} > max_drop. Certifying any threshold '
+                f'needs at least {records_needed(self.max_drop, self.delta)} '
+                'records even with no saver/base disagreement among the exits '
+                '(about ln(2/delta)/max_drop): collect more records or allow a '
+                'larger max_drop or delta.')
         last = rejected.size - 1 if rejected.all() else int(np.argmin(rejected)) - 1
         self.drop_ucb_ = float(ucb[last])
         return last
