@@ -1,7 +1,8 @@
 """Train an ordinary mmpretrain model (e.g. the Fashion-MNIST zoo).
 
 Example:
-    python tools/train.py configs/fashion_mnist/resnet18-w4_fmnist.py
+    python tools/train.py configs/fashion_mnist/resnet18-w4_fmnist.py \
+        --publish checkpoints/mine/resnet18-w4.pth
 """
 import argparse
 import os
@@ -17,6 +18,9 @@ def parse_args():
     parser.add_argument('--work-dir', help='directory for logs and checkpoints')
     parser.add_argument('--resume', action='store_true',
                         help='resume from the latest checkpoint in work_dir')
+    parser.add_argument('--publish', metavar='PATH',
+                        help='also write the best checkpoint\'s weights to this stable path')
+    parser.add_argument('--overwrite', action='store_true', help='let --publish replace PATH')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -30,7 +34,10 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_cfg(args.config, args.cfg_options, args.work_dir, args.launcher)
-    run_train(cfg, args.resume)
+    best = run_train(cfg, args.resume, args.publish, args.overwrite)
+    print(f'best checkpoint: {best}' if best else 'no checkpoint saved')
+    if args.publish:
+        print(f'published: {args.publish}')
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 """Build mmengine Runners from configs, as the tools/ scripts do."""
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -10,9 +10,9 @@ from mmengine.runner import Runner
 from tinysaver_mm.utils import (check_coco_files, check_nonempty, check_outputs,
                                 load_checkpoint_strict)
 
-__all__ = ['load_cfg', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
+__all__ = ['load_cfg', 'follow_max_epochs', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
            'finish_distributed',
-           'run_test', 'run_train']
+           'run_test', 'run_train', 'trained_checkpoint']
 
 
 def load_cfg(config: str, cfg_options: Optional[dict] = None,
@@ -36,7 +36,10 @@ def load_cfg(config: str, cfg_options: Optional[dict] = None,
         raise FileNotFoundError(f'Config {config!r} does not exist.')
     cfg = Config.fromfile(config)
     if cfg_options:
+        old_max = cfg.get('train_cfg', {}).get('max_epochs')
         cfg.merge_from_dict(cfg_options)
+        for line in follow_max_epochs(cfg, old_max, cfg_options):
+            print(f'[tinysaver] {line}')
     cfg.launcher = launcher
     if launcher != 'none':
         _setup_cpu_distributed(cfg)
@@ -45,6 +48,55 @@ def load_cfg(config: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def follow_max_epochs(cfg: Config, old_max: Optional[int],
+                      cfg_options: dict) -> List[str]:
+    """Stretch epoch schedules that ended at the old ``max_epochs``.
+
+    A base config resolves ``end=max_epochs`` when it is parsed, so
+    ``--cfg-options train_cfg.max_epochs=30`` alone would keep a cosine decay
+    ending at the old epoch and train every later epoch at its final rate.
+    When ``train_cfg.max_epochs`` is overridden and ``param_scheduler`` is not,
+    each epoch-based scheduler whose ``end`` (and ``T_max``) equalled the old
+    ``max_epochs`` is moved to the new one, in place.
+
+    Args:
+        cfg (Config): The merged config (changed in place).
+        old_max (int, optional): ``train_cfg.max_epochs`` before the overrides.
+        cfg_options (dict): The overrides applied.
+
+    Returns:
+        list[str]: One line per changed key (printed by ``load_cfg``).
+
+    Raises:
+        ValueError: If the new ``max_epochs`` ends such a scheduler before it
+            begins (e.g. 1 epoch after a 1-epoch warm-up).
+    """
+    new_max = cfg.get('train_cfg', {}).get('max_epochs')
+    if (old_max is None or new_max == old_max or 'train_cfg.max_epochs' not in cfg_options
+            or any(k.startswith('param_scheduler') for k in cfg_options)):
+        return []
+    scheds = cfg.get('param_scheduler') or []
+    scheds = [scheds] if isinstance(scheds, dict) else scheds
+    changed = []
+    for i, sch in enumerate(scheds):
+        if not sch.get('by_epoch', True):
+            continue
+        begin = sch.get('begin', 0)
+        if sch.get('end') == old_max and new_max <= begin:
+            raise ValueError(
+                f'train_cfg.max_epochs={new_max} leaves no epoch for param_scheduler[{i}] '
+                f'({sch.get("type")}, begins at epoch {begin}, ended at the old max_epochs='
+                f'{old_max}): use max_epochs > {begin} or override param_scheduler too.')
+        # T_max counts epochs from begin; end is an epoch index
+        for key, was, now in (('end', old_max, new_max),
+                              ('T_max', old_max - begin, new_max - begin)):
+            if sch.get(key) == was:
+                sch[key] = now
+                changed.append(f'param_scheduler[{i}].{key}: {was} -> {now} '
+                               f'(follows train_cfg.max_epochs={new_max})')
+    return changed
 
 
 def _setup_cpu_distributed(cfg: Config) -> None:
@@ -106,16 +158,64 @@ def build_runner(cfg: Config, checkpoint: Optional[str] = None) -> Runner:
     return runner
 
 
-def run_train(cfg: Config, resume: bool = False) -> None:
+def run_train(cfg: Config, resume: bool = False,
+              publish: Optional[str] = None, overwrite: bool = False) -> Optional[str]:
     """Train the config's model (``tools/train.py``), as mmengine does.
 
     Args:
         cfg (Config): The config (its ``load_from`` is honoured, non-strict,
             as usual for fine-tuning).
         resume (bool): Resume from the latest checkpoint in ``work_dir``.
+        publish (str, optional): Also write the best checkpoint's weights to
+            this stable path (``utils.publish_checkpoint``).
+        overwrite (bool): Let ``publish`` replace an existing file.
+
+    Returns:
+        str | None: The best checkpoint the run saved (``save_best``), else
+        the last one; None when it saved none.
+
+    Raises:
+        OutputExistsError: If ``publish`` exists and ``overwrite`` is False
+            (checked before training).
+        ValueError: If ``publish`` is given but the run saved no checkpoint.
     """
+    from tinysaver_mm.utils import publish_checkpoint
+    if publish:
+        check_outputs([publish], overwrite)
     cfg.resume = resume
-    _make_runner(cfg).train()
+    runner = _make_runner(cfg)
+    runner.train()
+    best = trained_checkpoint(runner)
+    if publish:
+        if best is None:
+            raise ValueError(f'--publish {publish}: the run saved no checkpoint; enable '
+                             'default_hooks.checkpoint in the config.')
+        publish_checkpoint(best, publish, overwrite)
+    return best
+
+
+def trained_checkpoint(runner: Runner) -> Optional[str]:
+    """The best checkpoint a finished run saved, else its last one.
+
+    Args:
+        runner (Runner): A runner after ``train()``.
+
+    Returns:
+        str | None: The checkpoint path, or None when none was saved.
+    """
+    from mmengine.hooks import CheckpointHook
+    for hook in runner.hooks:
+        if isinstance(hook, CheckpointHook):
+            best = getattr(hook, 'best_ckpt_path', None) or next(
+                iter(getattr(hook, 'best_ckpt_path_dict', {}).values()), None)
+            if best and osp.isfile(best):
+                return best
+    last = osp.join(runner.work_dir, 'last_checkpoint')
+    if osp.isfile(last):
+        with open(last) as f:
+            path = f.read().strip()
+        return path if osp.isfile(path) else None
+    return None
 
 
 def finish_distributed() -> None:
