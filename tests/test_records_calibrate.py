@@ -86,3 +86,17 @@ def test_cli_infeasible_guarantee_is_one_line(tmp_path):
     assert len(lines) == 1 and 'Traceback' not in out.stderr, out.stderr
     assert 'n=100' in lines[0] and 'records' in lines[0]
     assert not (tmp_path / 'cal.json').exists()
+
+
+def test_records_of_two_folders_under_one_root_are_refused(tmp_path):
+    """Two image folders under one data_root differ in data_prefix, which records keep."""
+    from tinysaver_mm.apis.records import dataset_identity
+    a = dataset_identity(dict(type='CustomDataset', data_root='data/mine', data_prefix='train'))
+    b = dataset_identity(dict(type='CustomDataset', data_root='data/mine', data_prefix='val'))
+    probs = np.full((4, 2), 0.5)
+    labels = np.array([0, 1, 0, 1])
+    s = write(tmp_path / 's.npz', probs, labels, 10, dataset=a)
+    t = write(tmp_path / 't.npz', probs, labels, 20, dataset=b)
+    with pytest.raises(ValueError, match="differ in dataset.*'val'"):
+        check_aligned({'saver': load_records(s), 'base': load_records(t)})
+    check_aligned({'saver': load_records(s), 'base': load_records(s)})

@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from tinysaver_mm.core import CONFIDENCE_RULES, confidence_scores
 
-__all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_aligned']
+__all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_aligned',
+           'dataset_identity']
 
 SPLITS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
 
@@ -141,8 +142,7 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                          f'record {split}')
     ds = loader['dataset']
     meta = dict(config=config_path, checkpoint=checkpoint, split=split, aug=bool(aug),
-                dataset=dict(type=ds.get('type'), data_root=ds.get('data_root'),
-                             split=ds.get('split'), indices=repr(ds.get('indices'))),
+                dataset=dataset_identity(ds),
                 num_samples=int(len(rec['labels'])))
     from mmengine.dist import is_main_process
     if not is_main_process():
@@ -162,6 +162,25 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                             meta=json.dumps(stage_meta), **fields)
         written.append(path)
     return written
+
+
+def dataset_identity(ds: dict) -> dict:
+    """What tells one recorded dataset from another, as JSON-able metadata.
+
+    The type, root, split, the folder or annotation file inside the root
+    (``data_prefix``, ``ann_file``: two image folders under one root differ
+    there) and the subset (``indices``).
+
+    Args:
+        ds (dict): A dataset config.
+
+    Returns:
+        dict: ``type, data_root, split, data_prefix, ann_file, indices``.
+    """
+    prefix = ds.get('data_prefix')
+    return dict(type=ds.get('type'), data_root=ds.get('data_root'), split=ds.get('split'),
+                data_prefix=prefix if isinstance(prefix, (str, type(None))) else dict(prefix),
+                ann_file=ds.get('ann_file'), indices=repr(ds.get('indices')))
 
 
 _KINDS = {'labels': ('classification records', 'tools/calibrate.py or tools/select_saver.py'),
