@@ -91,7 +91,8 @@ def export_cascade(model, out_dir: str, input_shape: Sequence[int],
     import onnx  # noqa: F401  (torch.onnx.export needs it; fail early, by name)
 
     from tinysaver_mm.utils import check_outputs
-    from tinysaver_mm.version import __version__
+    from importlib.metadata import version
+    __version__ = version('tinysaver_mm')
     shape = [int(d) for d in input_shape]
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f'input_shape={list(input_shape)} must be C H W with positive sizes.')
