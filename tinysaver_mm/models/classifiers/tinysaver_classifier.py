@@ -11,6 +11,7 @@ from mmpretrain.structures import DataSample
 from tinysaver_mm.core import CONFIDENCE_RULES, cascade_fields, confidence_scores
 from tinysaver_mm.utils import measure_macs
 from ..cascade import BaseCascade
+from ..backends.deployed import deployed_parts
 from .stage_probs import classifier_probs, preprocess
 
 __all__ = ['TinySaverClassifier']
@@ -79,14 +80,24 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
             num_classes=..., checkpoint=...)``, trained for this saver by
             ``tools/train_evaluator.py``; ``threshold=None`` then takes the
             threshold calibrated into its checkpoint.
+        backend (str): How a stage runs on its rows: ``'pytorch'`` (eager,
+            the default) or ``'onnxruntime'`` (the ``.onnx`` files of
+            ``deploy_dir``, written by ``tools/deploy.py``; the PyTorch stages
+            are still built, for MACs and to check the manifest against).
+        deploy_dir (str, optional): The deployment directory, with
+            ``backend='onnxruntime'``.
         data_preprocessor (dict, optional): For stages without one.
         init_cfg (dict, optional): Unused by the cascade itself.
 
     Raises:
         ValueError: On a bad threshold or exit rule, a multi-label head,
             stages with different class counts, or a checkpoint that does not
-            match its stage.
-        FileNotFoundError: If a stage's checkpoint does not exist.
+            match its stage; an unknown backend; a deployment manifest of
+            another cascade or an ONNX file whose SHA-256 differs from it.
+        FileNotFoundError: If a stage's checkpoint or a deployed file does
+            not exist.
+        ImportError: With ``backend='onnxruntime'`` when onnxruntime is not
+            installed.
     """
 
     exit_rules = tuple(CONFIDENCE_RULES) + ('evaluator', )
@@ -97,12 +108,15 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
     def __init__(self, saver: dict, base: dict,
                  threshold: Union[float, Sequence[float], str, None] = 0.9,
                  exit_rule: Optional[str] = None, mids: Optional[Sequence[dict]] = None,
-                 evaluator: Optional[dict] = None,
+                 evaluator: Optional[dict] = None, backend: str = 'pytorch',
+                 deploy_dir: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg, data_preprocessor=BaseDataPreprocessor())
         exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'max_prob')
         self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
         self.init_evaluator(evaluator, threshold)
+        self.backend, self.deploy_dir = backend, deploy_dir
+        self._deployed = deployed_parts(self, backend, deploy_dir)
 
     def build_stage(self, cfg: dict, role: str) -> nn.Module:
         """Build one classifier; refuse multi-label heads (softmax exits need one label)."""
@@ -141,6 +155,8 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
                                 role)
 
     def run_stage(self, role: str, inputs: Inputs, data_samples=None) -> torch.Tensor:
+        if role in self._deployed:  # the exported graph folds the preprocessor in
+            return self._deployed[role](inputs)
         return self.stage_probs(role, inputs)  # stays on the stages' device
 
     def exit_scores(self, role: str, outputs: torch.Tensor, data_samples=None) -> torch.Tensor:
@@ -149,6 +165,8 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
             return confidence_scores(outputs, self.exit_rule)
         if role != 'saver':
             return confidence_scores(outputs, 'max_prob')
+        if 'evaluator' in self._deployed:
+            return self._deployed['evaluator'](outputs)
         return self.evaluator.score(self.evaluator.inputs(outputs)).to(outputs.device)
 
     def measure_part(self, part: str, img: torch.Tensor, data_sample=None) -> int:

@@ -1,0 +1,157 @@
+"""Export a classification cascade's stages to ONNX (``tools/deploy.py``)."""
+import json
+import os
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import torch
+
+from tinysaver_mm.models.backends import (MANIFEST_NAME, ExitHeadGraph, StageGraph,
+                                          file_sha256, preprocess_constants)
+from tinysaver_mm.models.backends.deployed import cascade_fingerprints
+from tinysaver_mm.models.backends.manifest import FORMAT
+
+__all__ = ['DEFAULT_OPSET', 'build_cascade', 'export_cascade', 'deploy', 'probe_input_shape']
+
+DEFAULT_OPSET = 17
+
+
+def build_cascade(config: str, checkpoint: Optional[str] = None,
+                  random_weights: bool = False):
+    """Build a ``TinySaverClassifier`` config's model (eager, eval mode) and its config.
+
+    Raises:
+        TypeError: If the config's model is not a ``TinySaverClassifier``.
+    """
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from tinysaver_mm.utils import load_checkpoint_strict, model_cfg_of
+    from .runner import load_cfg
+    cfg = load_cfg(config)
+    if cfg.model.get('type') != 'TinySaverClassifier':
+        raise TypeError(f'{config} is not a classification cascade config (model type '
+                        f'{cfg.model.get("type")!r}); give a TinySaverClassifier config.')
+    if random_weights:
+        for role in ['saver', 'base'] + [f'mids.{i}' for i in range(len(cfg.model.get('mids') or []))]:
+            spec = cfg.model[role] if '.' not in role else cfg.model.mids[int(role[5:])]
+            spec['checkpoint'] = None
+    model_cfg = dict(model_cfg_of(cfg), backend='pytorch', deploy_dir=None)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model = MODELS.build(model_cfg)
+    if checkpoint:
+        load_checkpoint_strict(model, checkpoint)
+    return model.eval(), cfg
+
+
+def probe_input_shape(cfg) -> List[int]:
+    """``[C, H, W]`` of the first image of a config's test set."""
+    from mmengine.runner import Runner
+    loader_cfg = dict(cfg.test_dataloader, batch_size=1, num_workers=0,
+                      persistent_workers=False)
+    images = next(iter(Runner.build_dataloader(loader_cfg)))['inputs']
+    return [int(d) for d in images[0].shape]
+
+
+def _export(module: torch.nn.Module, example: torch.Tensor, path: str, opset: int,
+            out_name: str) -> None:
+    torch.onnx.export(module, (example, ), path, input_names=['input'], output_names=[out_name],
+                      dynamic_axes={'input': {0: 'batch'}, out_name: {0: 'batch'}},
+                      opset_version=opset, dynamo=False)
+
+
+def export_cascade(model, out_dir: str, input_shape: Sequence[int],
+                   opset: int = DEFAULT_OPSET, overwrite: bool = False,
+                   config: Optional[str] = None) -> dict:
+    """Export every stage (and the evaluator head) of a built cascade, and a manifest.
+
+    Each stage becomes ``<stage>.onnx``: raw images ``(batch, C, H, W)``
+    float32 -> softmax probabilities, its own data preprocessor folded in
+    (:class:`~tinysaver_mm.models.backends.StageGraph`; the constants are
+    also in the manifest). The evaluator head, when the cascade has one,
+    becomes ``evaluator.onnx``: saver probabilities -> exit score. The batch
+    axis is dynamic. Routing stays in Python (``core.route_batch``).
+
+    Args:
+        model: A built ``TinySaverClassifier`` (PyTorch backend).
+        out_dir (str): Created if missing.
+        input_shape (Sequence[int]): ``C H W`` of one raw image.
+        opset (int): ONNX opset.
+        overwrite (bool): Replace existing files of the same names.
+        config (str, optional): Recorded in the manifest.
+
+    Returns:
+        dict: The manifest written to ``out_dir/manifest.json``.
+
+    Raises:
+        OutputExistsError: If an output exists and ``overwrite`` is False.
+        ValueError: If ``input_shape`` is not ``C H W`` with positive sizes.
+    """
+    import mmpretrain
+    import onnx  # noqa: F401  (torch.onnx.export needs it; fail early, by name)
+
+    from tinysaver_mm.utils import check_outputs
+    from importlib.metadata import version
+    __version__ = version('tinysaver_mm')
+    shape = [int(d) for d in input_shape]
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f'input_shape={list(input_shape)} must be C H W with positive sizes.')
+    parts = list(model.stage_names) + (['evaluator'] if model.evaluator is not None else [])
+    files = {p: osp.join(out_dir, f'{p}.onnx') for p in parts}
+    check_outputs(list(files.values()) + [osp.join(out_dir, MANIFEST_NAME)], overwrite)
+    os.makedirs(out_dir, exist_ok=True)
+    model = model.eval().cpu()
+    example = torch.randint(0, 256, (2, *shape), generator=torch.Generator().manual_seed(0)
+                            ).float()
+    stages, extra = {}, {}
+    with torch.no_grad():
+        for role in model.stage_names:
+            stage = getattr(model, role)
+            _export(StageGraph(stage, role).eval(), example, files[role], opset, 'probs')
+            stages[role] = dict(file=f'{role}.onnx', output='probs (batch, num_classes)',
+                                preprocess=preprocess_constants(stage))
+        if model.evaluator is not None:
+            probs = model.stage_probs('saver', example)
+            _export(ExitHeadGraph(model.evaluator).eval(), probs, files['evaluator'], opset,
+                    'score')
+            extra['evaluator'] = dict(file='evaluator.onnx', input='saver probs',
+                                      output='exit score (batch,)', type=type(model.evaluator).__name__)
+    fingerprints = cascade_fingerprints(model)
+    for name, entry in list(stages.items()) + list(extra.items()):
+        entry.update(fingerprint=fingerprints[name], sha256=file_sha256(files[name]))
+    manifest = dict(
+        format=FORMAT, config=config, stages=stages, parts=extra,
+        thresholds=[float(t) for t in model._thresholds], exit_rule=model.exit_rule,
+        routing='an image exits at the first stage whose exit score >= its threshold '
+                '(core.route_batch, in Python)',
+        input=dict(shape=['batch'] + shape, dtype='float32', layout='NCHW',
+                   values='raw pixels (0-255), before any normalisation'),
+        num_classes=model.num_classes, opset=opset,
+        versions=dict(torch=torch.__version__, onnx=onnx.__version__,
+                      mmpretrain=mmpretrain.__version__, tinysaver_mm=__version__))
+    with open(osp.join(out_dir, MANIFEST_NAME), 'w') as f:
+        json.dump(manifest, f, indent=1)
+    return manifest
+
+
+def deploy(config: str, out_dir: str, checkpoint: Optional[str] = None,
+           input_shape: Optional[Sequence[int]] = None, opset: int = DEFAULT_OPSET,
+           overwrite: bool = False, random_weights: bool = False) -> dict:
+    """Build a cascade config and export it (see :func:`export_cascade`).
+
+    Args:
+        config (str): A ``TinySaverClassifier`` config.
+        out_dir (str): Where the ``.onnx`` files and ``manifest.json`` go.
+        checkpoint (str, optional): Whole-cascade weights, loaded strictly.
+        input_shape (Sequence[int], optional): ``C H W``; by default that of
+            the config's first test image.
+        opset (int): ONNX opset.
+        overwrite (bool): Replace existing outputs.
+        random_weights (bool): Ignore the stages' checkpoints (speed only).
+
+    Returns:
+        dict: The manifest.
+    """
+    model, cfg = build_cascade(config, checkpoint, random_weights)
+    shape = list(input_shape) if input_shape else probe_input_shape(cfg)
+    return export_cascade(model, out_dir, shape, opset, overwrite, config)

@@ -1,0 +1,10 @@
+"""Deployment backends: run a cascade's stages outside PyTorch eager."""
+from .manifest import (MANIFEST_NAME, check_manifest, file_sha256, load_manifest,
+                       preprocess_constants)
+from .exit_head_graph import ExitHeadGraph
+from .onnx_stage import OnnxStage, import_onnxruntime
+from .stage_graph import StageGraph
+
+__all__ = ['MANIFEST_NAME', 'check_manifest', 'file_sha256', 'load_manifest',
+           'preprocess_constants', 'ExitHeadGraph', 'OnnxStage', 'StageGraph',
+           'import_onnxruntime']

@@ -1,0 +1,63 @@
+"""Bind a cascade to its deployed stages (the sessions that run them)."""
+import logging
+from typing import Dict, Optional
+
+from mmengine.logging import print_log
+
+from .manifest import check_manifest, load_manifest
+from .onnx_stage import OnnxStage
+
+__all__ = ['BACKENDS', 'deployed_parts', 'cascade_fingerprints']
+
+BACKENDS = ('pytorch', 'onnxruntime')
+
+
+def cascade_fingerprints(cascade, with_evaluator: bool = True) -> Dict[str, str]:
+    """Hex ``state_dict_fingerprint`` of each stage (and the evaluator, if any)."""
+    from tinysaver_mm.utils import state_dict_fingerprint
+    parts = list(cascade.stage_names)
+    if with_evaluator and getattr(cascade, 'evaluator', None) is not None:
+        parts.append('evaluator')
+    return {p: state_dict_fingerprint(getattr(cascade, p)).hex() for p in parts}
+
+
+def deployed_parts(cascade, backend: str, deploy_dir: Optional[str]) -> Dict[str, OnnxStage]:
+    """The deployed runner of each part of ``cascade`` under ``backend``.
+
+    Args:
+        cascade: A built cascade (its PyTorch stages loaded).
+        backend (str): One of :data:`BACKENDS`.
+        deploy_dir (str, optional): Written by ``tools/deploy.py``; needed
+            for ``'onnxruntime'``.
+
+    Returns:
+        dict[str, OnnxStage]: Empty for ``'pytorch'``; else one per stage and
+        exported part.
+
+    Raises:
+        ValueError: On an unknown backend, a missing ``deploy_dir``, or a
+            manifest that does not match this cascade or its files.
+        ImportError: If onnxruntime is not installed.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f'backend={backend!r} is unknown; choose one of {list(BACKENDS)}.')
+    if backend == 'pytorch':
+        if deploy_dir is not None:
+            print_log(f'deploy_dir={deploy_dir!r} is not used with backend=\'pytorch\'; set '
+                      "backend='onnxruntime' to run it.", 'current', logging.WARNING)
+        return {}
+    if deploy_dir is None:
+        raise ValueError("backend='onnxruntime' needs deploy_dir=... (a directory written by "
+                         'tools/deploy.py CONFIG OUT_DIR).')
+    from .onnx_stage import import_onnxruntime
+    import_onnxruntime()  # say what is missing before anything is read
+    manifest = load_manifest(deploy_dir)
+    check_manifest(manifest, cascade_fingerprints(cascade), cascade.exit_rule,
+                   f'the manifest of {deploy_dir}')
+    thresholds = [float(t) for t in cascade._thresholds]
+    if manifest.get('thresholds') != thresholds:
+        print_log(f'The cascade\'s thresholds {thresholds} differ from the exported '
+                  f'{manifest.get("thresholds")}; the cascade\'s are used (routing is not '
+                  'in the graphs).', 'current', logging.INFO)
+    entries = {**manifest['stages'], **manifest.get('parts', {})}
+    return {name: OnnxStage(e['path'], name) for name, e in entries.items()}
