@@ -34,8 +34,8 @@ done
 step "data: $DATA"
 
 # 2. Fast path: everything was installed by this script and still imports.
-if [ -f "$STAMP" ] && cmp -s "$STAMP" <(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/setup.py") \
-   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, tinysaver_mm" 2>/dev/null; then
+if [ -f "$STAMP" ] && cmp -s "$STAMP" <(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/requirements/deploy.txt" "$ROOT/setup.py") \
+   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, onnxruntime, tinysaver_mm" 2>/dev/null; then
   step "python stack present in $VENV"
   exit 0
 fi
@@ -67,5 +67,7 @@ SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 [ -e "$SITE/tinysaver_mm" ] && [ ! -L "$SITE/tinysaver_mm" ] \
   || ln -sfn "$ROOT/tinysaver_mm" "$SITE/tinysaver_mm"
 # --- end mim -------------------------------------------------------------------------------
-cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/setup.py" > "$STAMP"
+step "pip: onnx, onnxruntime (requirements/deploy.txt: tools/deploy.py, backend='onnxruntime')"
+pipi -r "$ROOT/requirements/deploy.txt"
+cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/requirements/deploy.txt" "$ROOT/setup.py" > "$STAMP"
 step "done: $VENV"
