@@ -5,7 +5,7 @@ import os
 import os.path as osp
 from typing import Optional
 
-from tinysaver_mm.core import (CONFIDENCE_RULES, AccuracyDropCalibrator,
+from tinysaver_mm.core import (CONFIDENCE_RULES, drift_reference, AccuracyDropCalibrator,
                                ExitRatioCalibrator, GuaranteedDropCalibrator,
                                MacsBudgetCalibrator, cascade_curve, macs_saved_pct)
 from tinysaver_mm.utils import check_outputs
@@ -23,7 +23,7 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
     Returns:
         dict: ``confidence``, ``saver_correct``, ``base_correct``,
         ``saver_probs`` arrays and ``gmacs_saver``, ``gmacs_base`` (GMACs per
-        image), plus ``meta`` (the saver's).
+        image), plus ``meta`` (the saver's) and ``base_fingerprint``.
 
     Raises:
         ValueError: On an unknown rule or misaligned records.
@@ -37,7 +37,8 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
     return dict(confidence=s[f'conf_{rule}'], saver_correct=s['pred'] == s['labels'],
                 base_correct=b['pred'] == b['labels'], saver_probs=s.get('probs'),
                 gmacs_saver=s['meta']['macs_per_img'] / 1e9,
-                gmacs_base=b['meta']['macs_per_img'] / 1e9, meta=s['meta'])
+                gmacs_base=b['meta']['macs_per_img'] / 1e9, meta=s['meta'],
+                base_fingerprint=b['meta'].get('fingerprint'))
 
 
 def make_calibrator(target: str, epsilon: Optional[float] = None,
@@ -84,7 +85,9 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         overwrite (bool): Replace those files when they exist.
 
     Returns:
-        dict: threshold, expected exit ratio / top-1 / GMACs and how to use it.
+        dict: threshold, expected exit ratio / top-1 / GMACs and how to use it,
+        the stages' ``fingerprints`` and ``drift`` (what the calibration saw:
+        exit ratio, count, confidence sketch; see :func:`drift_reference`).
 
     Raises:
         OutputExistsError: If an output exists and ``overwrite`` is False.
@@ -105,7 +108,9 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         gmacs_saver=d['gmacs_saver'], gmacs_base=d['gmacs_base'], gmacs_cascade=gmacs,
         macs_saved_pct=macs_saved_pct(gmacs, d['gmacs_base']),
         drop_ucb=getattr(cal, 'drop_ucb_', None),
-        cfg_options=f'--cfg-options model.threshold={cal.threshold_!r} model.exit_rule={rule}')
+        cfg_options=f'--cfg-options model.threshold={cal.threshold_!r} model.exit_rule={rule}',
+        fingerprints=dict(saver=d['meta'].get('fingerprint'), base=d['base_fingerprint']),
+        drift=drift_reference(d['confidence'], cal.threshold_))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as f:
         json.dump(result, f, indent=2)

@@ -17,6 +17,7 @@ from .seg_confidence import SEG_EXIT_RULES, check_quantile, pixel_confidence, se
 from .routing import check_threshold, route_batch, take_rows
 from .thresholds import read_threshold_file, resolve_thresholds
 from .saver_selection import delta_ctr
+from .drift import DriftMonitor, check_level, drift_reference
 
 __all__ = [
     'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
@@ -30,5 +31,6 @@ __all__ = [
     'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold',
     'route_batch', 'take_rows', 'CASCADE_FIELDS', 'cascade_field_names',
     'cascade_fields', 'read_threshold_file', 'resolve_thresholds',
+    'DriftMonitor', 'check_level', 'drift_reference',
     'SEG_EXIT_RULES', 'check_quantile', 'pixel_confidence', 'seg_confidence'
 ]

@@ -1,5 +1,5 @@
 """Engine components (hooks, distributed wrapper) of tinysaver_mm."""
-from .hooks import TinySaverMACsHook
+from .hooks import TinySaverDriftHook, TinySaverMACsHook
 from .model_wrapper import TinySaverDistributedDataParallel
 
-__all__ = ['TinySaverMACsHook', 'TinySaverDistributedDataParallel']
+__all__ = ['TinySaverDriftHook', 'TinySaverMACsHook', 'TinySaverDistributedDataParallel']

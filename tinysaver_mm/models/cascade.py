@@ -25,6 +25,7 @@ MACs measured once per input shape, outside the routed forward.
 """
 import copy
 import logging
+import math
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -522,7 +523,11 @@ class BaseCascade:
             return out
 
         confidence = [lambda _, i=i: scores[i] for i in range(len(names) - 1)]
-        routed = route_batch(run, confidence, self._thresholds,
+        # route_to_last (e.g. set by TinySaverDriftHook(on_drift='base')): the
+        # saver still scores every image, but none exits before the last stage
+        thresholds = [math.inf] * len(self._thresholds) if getattr(
+            self, 'route_to_last', False) else self._thresholds
+        routed = route_batch(run, confidence, thresholds,
                              self.batch_size_of(inputs, data_samples), names)
         return routed + (first[0], ) if keep_first else routed
 

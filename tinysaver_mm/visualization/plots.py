@@ -8,7 +8,7 @@ import numpy as np
 from tinysaver_mm.core import cascade_curve
 
 __all__ = ['plot_calibration_curve', 'plot_policy_curves', 'plot_saver_candidates',
-           'plot_speedup']
+           'plot_speedup', 'plot_shift_study']
 
 
 def _pyplot():
@@ -171,4 +171,24 @@ def plot_speedup(rows: List[dict], path: str) -> None:
         ax.set_ylabel('speedup vs base alone (x)')
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_shift_study(rows: List[dict], path: str) -> None:
+    """Top-1 of saver/base/cascade and exit ratio per corruption (drift study)."""
+    plt = _pyplot()
+    names = [r['corruption'] for r in rows]
+    x = np.arange(len(rows))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for i, key in enumerate(('saver_top1_pct', 'base_top1_pct', 'cascade_top1_pct')):
+        a1.bar(x + (i - 1) * 0.27, [r[key] for r in rows], 0.27, label=key.split('_')[0])
+    a1.set_xticks(x, names, rotation=40, fontsize=8)
+    _finish_axes(a1, 'test set', 'top-1 %', 'accuracy per corruption', 'lower left')
+    a2.bar(x, [r['exit_ratio'] for r in rows], 0.6, label='exit ratio')
+    for xi, r in zip(x, rows):
+        d = r['images_until_drift_warning']
+        a2.text(xi, r['exit_ratio'] + 0.01, '-' if d is None else str(d), ha='center', fontsize=7)
+    a2.set_xticks(x, names, rotation=40, fontsize=8)
+    _finish_axes(a2, 'test set (label: images until the drift warning)', 'exit ratio',
+                 'exit ratio and detection delay', 'lower left')
     _save(fig, path)
