@@ -8,8 +8,8 @@ import torch
 
 from tinysaver_mm.models.backends import (MANIFEST_NAME, ExitHeadGraph, StageGraph,
                                           file_sha256, preprocess_constants)
-from tinysaver_mm.models.backends.deployed import cascade_fingerprints
 from tinysaver_mm.models.backends.manifest import FORMAT
+from tinysaver_mm.utils import cascade_fingerprints
 
 __all__ = ['DEFAULT_OPSET', 'build_cascade', 'export_cascade', 'deploy', 'probe_input_shape']
 
@@ -33,8 +33,7 @@ def build_cascade(config: str, checkpoint: Optional[str] = None,
         raise TypeError(f'{config} is not a classification cascade config (model type '
                         f'{cfg.model.get("type")!r}); give a TinySaverClassifier config.')
     if random_weights:
-        for role in ['saver', 'base'] + [f'mids.{i}' for i in range(len(cfg.model.get('mids') or []))]:
-            spec = cfg.model[role] if '.' not in role else cfg.model.mids[int(role[5:])]
+        for spec in [cfg.model.saver, cfg.model.base, *(cfg.model.get('mids') or [])]:
             spec['checkpoint'] = None
     model_cfg = dict(model_cfg_of(cfg), backend='pytorch', deploy_dir=None)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))

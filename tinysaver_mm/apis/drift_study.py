@@ -43,9 +43,10 @@ def drift_study(calibration: str, sets: Dict[str, tuple], level: float = 0.01,
     with open(calibration) as f:
         cal = json.load(f)
     thr, ref = cal['threshold'], cal['drift']
-    rows = []
+    rows, confidences = [], {}
     for name, (s, b) in sets.items():
         d = load_pair(s, b, cal.get('rule', 'max_prob'))
+        confidences[name] = d['confidence']
         ex = d['confidence'] >= thr
         casc = np.where(ex, d['saver_correct'], d['base_correct']).mean()
         gmacs = d['gmacs_saver'] + (1 - ex.mean()) * d['gmacs_base']
@@ -58,7 +59,7 @@ def drift_study(calibration: str, sets: Dict[str, tuple], level: float = 0.01,
                          macs_saved_pct=macs_saved_pct(gmacs, d['gmacs_base']),
                          images_until_drift_warning=at, num_images=int(ex.size),
                          exit_pvalue_at_end=st['exit_pvalue'], ks_at_end=st['ks']))
-    clean = load_pair(*sets['clean'], cal.get('rule', 'max_prob'))['confidence']
+    clean = confidences['clean']
     rng = np.random.default_rng(seed)
     alarms = sum(_detect(ref, clean[rng.permutation(clean.size)], thr, level)[0] is not None
                  for _ in tqdm(range(streams), desc='clean streams'))

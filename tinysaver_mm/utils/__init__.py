@@ -1,5 +1,5 @@
 """Utilities: safe checkpoint loading, stage specs, model complexity."""
-from .checkpoint import (get_state_dict, load_checkpoint_file,
+from .checkpoint import (cascade_fingerprints, get_state_dict, load_checkpoint_file,
                          load_checkpoint_strict, load_state_dict_strict,
                          mmengine_safe_globals, publish_checkpoint,
                          register_safe_globals, state_dict_fingerprint)
@@ -10,7 +10,7 @@ from .submodel import apply_overrides, load_model_cfg, model_cfg_of, resolve_sta
 
 __all__ = [
     'check_coco_files', 'check_nonempty', 'OutputExistsError', 'check_outputs',
-    'get_state_dict', 'load_checkpoint_file', 'load_checkpoint_strict',
+    'cascade_fingerprints', 'get_state_dict', 'load_checkpoint_file', 'load_checkpoint_strict',
     'load_state_dict_strict', 'mmengine_safe_globals', 'publish_checkpoint', 'register_safe_globals', 'state_dict_fingerprint',
     'apply_overrides', 'load_model_cfg', 'model_cfg_of', 'resolve_stage_spec', 'measure_macs'
 ]

@@ -12,7 +12,7 @@ import torch.nn as nn
 __all__ = [
     'UnsafeCheckpointError', 'mmengine_safe_globals', 'register_safe_globals', 'load_checkpoint_file',
     'get_state_dict', 'load_state_dict_strict', 'load_checkpoint_strict',
-    'publish_checkpoint', 'state_dict_fingerprint'
+    'publish_checkpoint', 'state_dict_fingerprint', 'cascade_fingerprints'
 ]
 
 
@@ -272,3 +272,19 @@ def _raw_bytes(t: torch.Tensor) -> bytes:
         return t.numpy().tobytes()
     except TypeError:  # a dtype numpy lacks (bfloat16...): reinterpret as bytes
         return t.view(torch.uint8).numpy().tobytes()
+
+
+def cascade_fingerprints(cascade: nn.Module, with_evaluator: bool = True) -> dict:
+    """Hex :func:`state_dict_fingerprint` of each stage (and the evaluator, if any).
+
+    Args:
+        cascade (nn.Module): A cascade with ``stage_names``.
+        with_evaluator (bool): Include the ``evaluator`` part when it has one.
+
+    Returns:
+        dict[str, str]: Part name to hex digest.
+    """
+    parts = list(cascade.stage_names)
+    if with_evaluator and getattr(cascade, 'evaluator', None) is not None:
+        parts.append('evaluator')
+    return {p: state_dict_fingerprint(getattr(cascade, p)).hex() for p in parts}

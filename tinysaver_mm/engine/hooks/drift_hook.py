@@ -73,7 +73,7 @@ class TinySaverDriftHook(Hook):
 
     def _check(self, model) -> None:
         """Refuse a calibration of another exit rule, threshold or pair of stages."""
-        from tinysaver_mm.utils import state_dict_fingerprint
+        from tinysaver_mm.utils import cascade_fingerprints
         c = self.calib
         if c.get('rule') not in (None, model.exit_rule):
             raise ValueError(f'calibration={self.path!r} was fitted on the {c["rule"]!r} '
@@ -83,9 +83,10 @@ class TinySaverDriftHook(Hook):
             raise ValueError(f'calibration={self.path!r} holds threshold '
                              f'{c["drift"]["threshold"]!r} but the cascade uses {thr!r}; set '
                              f"model.threshold='{self.path}' so both come from one file.")
+        names = model.stage_names  # calibrated on the first and last stages' records
+        own_fps = cascade_fingerprints(model, with_evaluator=False)
         for role, fp in (c.get('fingerprints') or {}).items():
-            own = state_dict_fingerprint(getattr(model, model.stage_names[
-                0 if role == 'saver' else -1])).hex()
+            own = own_fps[names[0] if role == 'saver' else names[-1]]
             if fp is not None and fp != own:
                 raise ValueError(f'calibration={self.path!r} was made with another {role} '
                                  f'(fingerprint {fp[:12]}…, this cascade\'s {own[:12]}…); '

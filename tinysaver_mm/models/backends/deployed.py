@@ -4,21 +4,14 @@ from typing import Dict, Optional
 
 from mmengine.logging import print_log
 
+from tinysaver_mm.utils import cascade_fingerprints
+
 from .manifest import check_manifest, load_manifest
 from .onnx_stage import OnnxStage
 
-__all__ = ['BACKENDS', 'deployed_parts', 'cascade_fingerprints']
+__all__ = ['BACKENDS', 'deployed_parts']
 
 BACKENDS = ('pytorch', 'onnxruntime')
-
-
-def cascade_fingerprints(cascade, with_evaluator: bool = True) -> Dict[str, str]:
-    """Hex ``state_dict_fingerprint`` of each stage (and the evaluator, if any)."""
-    from tinysaver_mm.utils import state_dict_fingerprint
-    parts = list(cascade.stage_names)
-    if with_evaluator and getattr(cascade, 'evaluator', None) is not None:
-        parts.append('evaluator')
-    return {p: state_dict_fingerprint(getattr(cascade, p)).hex() for p in parts}
 
 
 def deployed_parts(cascade, backend: str, deploy_dir: Optional[str]) -> Dict[str, OnnxStage]:
