@@ -23,10 +23,10 @@ def test_tools_test_warns_on_inverted_images_and_sends_them_to_base(tmp_path):
     if not osp.isfile(osp.join(ROOT, 'data', 'fashion_mnist', 't10k-images-idx3-ubyte')):
         pytest.skip('Fashion-MNIST is not in data/fashion_mnist (tools/install.sh)')
     rec = tmp_path / 'rec'
-    tool('tools/record.py', CASCADE, '--split', 'val', '--out-dir', str(rec))
+    tool('tools/record.py', CASCADE, '--split', 'holdout', '--out-dir', str(rec))
     cal = str(tmp_path / 'cal.json')
-    tool('tools/calibrate.py', str(rec / f'{NAME}_val_saver.npz'),
-         str(rec / f'{NAME}_val_base.npz'), '--target', 'drop', '--epsilon', '0.001',
+    tool('tools/calibrate.py', str(rec / f'{NAME}_holdout_saver.npz'),
+         str(rec / f'{NAME}_holdout_base.npz'), '--target', 'drop', '--epsilon', '0.001',
          '--out', cal)
     shift = tmp_path / 'shift'
     tool('tools/make_fmnist_shift.py', '--out', str(shift))

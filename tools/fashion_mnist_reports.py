@@ -27,7 +27,7 @@ def main():
     a = p.parse_args()
     check_outputs([SELECTION_JSON], a.overwrite)
     rec = lambda m, split: osp.join(a.records, f'{m}_fmnist_{split}.npz')  # noqa: E731
-    cal = guarantee_report(rec(SAVER, 'val'), rec(BASE, 'val'), rec(SAVER, 'test'),
+    cal = guarantee_report(rec(SAVER, 'holdout'), rec(BASE, 'holdout'), rec(SAVER, 'test'),
                            rec(BASE, 'test'), a.epsilon, a.delta,
                            overwrite=a.overwrite)
     print('calibration (guarantee mode):', json.dumps(cal))
@@ -41,8 +41,8 @@ def main():
     with open(SELECTION_JSON, 'w') as f:
         json.dump(dict(spearman_rho=sel['spearman_rho'], spearman_p=sel['spearman_p'],
                        max_drop=a.max_drop, candidates=len(sel['rows'])), f, indent=2)
-    ms = multistage_report({'saver': rec(SAVER, 'val'), 'mid': rec(MID, 'val'),
-                            'base': rec(BASE, 'val')},
+    ms = multistage_report({'saver': rec(SAVER, 'holdout'), 'mid': rec(MID, 'holdout'),
+                            'base': rec(BASE, 'holdout')},
                            {'saver': rec(SAVER, 'test'), 'mid': rec(MID, 'test'),
                             'base': rec(BASE, 'test')}, max_drop=a.max_drop,
                            overwrite=a.overwrite)

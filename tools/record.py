@@ -13,6 +13,7 @@ from mmengine.config import DictAction
 
 from tinysaver_mm.apis import (finish_distributed, load_cfg, record, record_detections,
                                record_segmentation)
+from tinysaver_mm.utils import SPLITS
 
 CASCADE_RECORDERS = {'TinySaverDetector': record_detections,
                      'TinySaverSegmentor': record_segmentation}
@@ -23,9 +24,9 @@ def main():
     p.add_argument('config')
     p.add_argument('checkpoint', nargs='?', default=None,
                    help='weights (optional for a cascade whose stages name theirs)')
-    p.add_argument('--split', choices=['train', 'holdout', 'val', 'test'], required=True,
-                   help='holdout: detection/segmentation cascade configs only (images the '
-                   'stages did not train on)')
+    p.add_argument('--split', choices=SPLITS, required=True,
+                   help='the same in every task: train fits the models, val picks the '
+                   'checkpoint, holdout calibrates the cascade, test gives the figures')
     p.add_argument('--aug', action='store_true',
                    help='training split with its training augmentation (as the paper)')
     p.add_argument('--out-dir', default='records')

@@ -10,7 +10,6 @@ MODELS=("$@")
 for m in "${MODELS[@]}"; do
   echo "[train_zoo $(date +%H:%M:%S)] $m"
   rm -rf "work_dirs/$m"
-  $PY tools/train.py "configs/fashion_mnist/${m}_fmnist.py" --work-dir "work_dirs/$m"
-  best=$(ls work_dirs/$m/best_*.pth | head -n 1)
-  $PY tools/publish_checkpoint.py "$best" "checkpoints/fashion_mnist/${m}_fmnist.pth" --overwrite
+  $PY tools/train.py "configs/fashion_mnist/${m}_fmnist.py" --work-dir "work_dirs/$m" \
+    --publish "checkpoints/fashion_mnist/${m}_fmnist.pth" --overwrite
 done

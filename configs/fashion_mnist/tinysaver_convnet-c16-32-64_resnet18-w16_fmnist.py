@@ -4,7 +4,7 @@
 # (results/benchmark_cpu.csv, tools/run_benchmark.sh). Evaluate:
 #   python tools/test.py configs/fashion_mnist/tinysaver_convnet-c16-32-64_resnet18-w16_fmnist.py
 # Threshold: tools/calibrate.py --target drop --epsilon 0.001 on the held-out
-# training images (records of both models from tools/record.py --split val).
+# training images (records of both models from tools/record.py --split holdout).
 _base_ = ['./tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py']
 model = dict(
     saver=dict(

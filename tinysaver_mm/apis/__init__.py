@@ -1,4 +1,5 @@
 """Inference and evaluation entry points used by tools/."""
+from .dataset_stats import dataset_stats
 from .det_records import load_det_records, record_detections
 from .merge_cascade import build_cascade, cascade_meta, merge_cascade
 from .records import (check_aligned, load_records, model_stages,
@@ -18,5 +19,5 @@ __all__ = [
     'load_records', 'model_stages', 'predict_stages', 'record',
     'run_test', 'run_train', 'select_saver', 'zoo_prefilter', 'records_kind',
     'load_seg_records', 'record_segmentation', 'train_seg_evaluator',
-    'train_cls_evaluator'
+    'train_cls_evaluator', 'dataset_stats'
 ]

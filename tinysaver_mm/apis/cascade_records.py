@@ -6,10 +6,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['CASCADE_SPLITS', 'cascade_records_loader', 'build_recorded_cascade', 'save_records']
-
-CASCADE_SPLITS = ('train', 'holdout', 'val', 'test')
-
+__all__ = ['cascade_records_loader', 'build_recorded_cascade', 'save_records']
 
 def cascade_records_loader(cfg, split: str, cascade_type: str, dataset_base: str,
                            out_dir: str, config_path: str, suffix: str,
@@ -19,7 +16,7 @@ def cascade_records_loader(cfg, split: str, cascade_type: str, dataset_base: str
 
     Args:
         cfg (Config): The cascade config.
-        split (str): One of :data:`CASCADE_SPLITS`.
+        split (str): One of :data:`~tinysaver_mm.utils.SPLITS`.
         cascade_type (str): The model type the config must have.
         dataset_base (str): A config to point to for a missing dataloader.
         out_dir (str): Output folder.
@@ -37,14 +34,12 @@ def cascade_records_loader(cfg, split: str, cascade_type: str, dataset_base: str
         OutputExistsError: If the records file exists and ``overwrite`` is
             False (checked before any image is run).
     """
-    from tinysaver_mm.utils import check_outputs
+    from tinysaver_mm.utils import check_outputs, split_loader_key
     from .runner import check_dataset_cfg
-    if split not in CASCADE_SPLITS:
-        raise ValueError(f'split {split!r} must be one of {CASCADE_SPLITS}.')
-    key = f'{split}_dataloader'
-    if cfg.get(key) is None:
-        raise ValueError(f'the config has no {key}; add one (see {dataset_base}) or pick '
-                         'another split.')
+    try:
+        key = split_loader_key(cfg, split)
+    except ValueError as e:
+        raise ValueError(f'{e} (see {dataset_base})') from None
     if cfg.model.get('type') != cascade_type:
         raise ValueError(f'{config_path or "the config"} has model type '
                          f'{cfg.model.get("type")!r}; record with a {cascade_type} '

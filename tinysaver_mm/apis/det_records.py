@@ -6,13 +6,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .cascade_records import (CASCADE_SPLITS, build_recorded_cascade, cascade_records_loader,
+from .cascade_records import (build_recorded_cascade, cascade_records_loader,
                               save_records)
 
-__all__ = ['DET_SPLITS', 'record_detections', 'load_det_records', 'instances_of',
+__all__ = ['record_detections', 'load_det_records', 'instances_of',
            'check_det_aligned']
 
-DET_SPLITS = CASCADE_SPLITS
 ROLES = ('saver', 'base')
 
 
@@ -56,7 +55,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
     Args:
         cfg (Config): A ``TinySaverDetector`` config with a
             ``<split>_dataloader``.
-        split (str): One of ``train``, ``holdout``, ``val``, ``test``.
+        split (str): One of :data:`~tinysaver_mm.utils.SPLITS`.
         out_dir (str): Output folder.
         checkpoint (str, optional): Weights of the whole cascade (strict).
         config_path (str): Recorded in the metadata and the file name.

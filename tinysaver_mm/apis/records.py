@@ -13,9 +13,6 @@ from tinysaver_mm.core import CONFIDENCE_RULES, confidence_scores
 __all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_aligned',
            'dataset_identity']
 
-SPLITS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
-
-
 def model_stages(model) -> Dict[str, torch.nn.Module]:
     """The stages of a cascade, or ``{'model': model}`` for a plain classifier."""
     names = getattr(model, 'stage_names', None)
@@ -91,7 +88,7 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     Args:
         cfg (Config): Model and dataloader config.
         checkpoint (str, optional): Weights for the whole model (strict).
-        split (str): ``'train'``, ``'val'`` or ``'test'``.
+        split (str): One of :data:`~tinysaver_mm.utils.SPLITS`.
         aug (bool): Use the training augmentation (train split only).
         out_dir (str): Where to write ``<config>_<split>[_aug]_<stage>.npz``.
         config_path (str): Recorded in the metadata.
@@ -110,16 +107,12 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
 
     from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict,
                                     state_dict_fingerprint)
-    if split not in SPLITS:
-        raise ValueError(f'split {split!r} must be one of {sorted(SPLITS)}.')
+    from tinysaver_mm.utils import split_loader_key
+    key = split_loader_key(cfg, split)
     if aug and split != 'train':
         raise ValueError('--aug records the training split with its training '
                          f'augmentation; it does not apply to split {split!r}.')
-    loader = cfg.get(SPLITS[split])
-    if loader is None:
-        raise ValueError(f'the config has no {SPLITS[split]}; record with a '
-                         "config that has it (e.g. the model's own config).")
-    loader = dict(loader, sampler=dict(type='DefaultSampler', shuffle=False),
+    loader = dict(cfg[key], sampler=dict(type='DefaultSampler', shuffle=False),
                   persistent_workers=False)
     if not aug:
         loader['dataset'] = dict(loader['dataset'],

@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 from tinysaver_mm.utils import (check_coco_files, check_nonempty, check_outputs,
                                 load_checkpoint_strict)
 
-__all__ = ['load_cfg', 'follow_max_epochs', 'build_runner', 'check_nonempty', 'check_dataset_cfg',
+__all__ = ['load_cfg', 'follow_max_epochs', 'build_runner', 'check_nonempty', 'check_dataset_cfg', 'model_in_channels',
            'finish_distributed',
            'run_test', 'run_train', 'trained_checkpoint']
 
@@ -183,6 +183,10 @@ def run_train(cfg: Config, resume: bool = False,
     if publish:
         check_outputs([publish], overwrite)
     cfg.resume = resume
+    for split in ('train', 'val'):
+        loader = cfg.get(f'{split}_dataloader')
+        if loader is not None and cfg.get(f'{split}_cfg') is not None:
+            check_dataset_cfg(cfg, loader['dataset'], split)
     runner = _make_runner(cfg)
     runner.train()
     best = trained_checkpoint(runner)
@@ -231,32 +235,143 @@ def finish_distributed() -> None:
 
 
 def check_dataset_cfg(cfg: Config, ds_cfg: dict, split: str) -> None:
-    """Refuse a dataset config that yields no sample or has missing images.
+    """Refuse a dataset config that yields no sample or does not fit the model.
 
     mmengine's BaseDataset crashes deep inside (``np.concatenate`` of nothing)
     when it serialises an empty dataset, so the dataset is first built here
-    without serialisation and checked; COCO-style datasets are also checked
-    for missing image files and annotations of unlisted images.
+    without serialisation and checked: keys the dataset type does not take
+    (inherited from a base config), empty image folders and class folders,
+    class folders that differ from the training split's, a class count the
+    model's head does not have, images whose channel count is not what the
+    model's backbone takes, and (COCO annotations) missing image files or
+    annotations of unlisted images.
 
     Args:
-        cfg (Config): The whole config (for its ``default_scope``).
+        cfg (Config): The whole config (its ``default_scope`` and ``model``).
         ds_cfg (dict): The dataset config.
         split (str): Its name in the message, e.g. ``'test'``.
 
     Raises:
-        ValueError: If the dataset is empty, or (COCO annotations) image
-            files are missing or annotations refer to unlisted images.
+        ValueError: On any of the above, naming the bad value and the fix.
     """
     from mmengine.registry import DATASETS, DefaultScope
+    from tinysaver_mm.utils import check_class_folders
     ds_cfg = dict(ds_cfg)
     # the config's scope for this build only (the caller's scope is kept)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmengine')):
         try:
-            dataset = DATASETS.build(dict(ds_cfg, serialize_data=False))
-        except TypeError:  # a dataset type without serialize_data
-            dataset = DATASETS.build(ds_cfg)
+            try:
+                dataset = DATASETS.build(dict(ds_cfg, serialize_data=False))
+            except TypeError as err:
+                if 'serialize_data' not in str(err):
+                    raise
+                dataset = DATASETS.build(ds_cfg)  # a dataset type without serialize_data
+        except TypeError as err:
+            _explain_dataset_error(err, ds_cfg, split)
+            raise
+        except RuntimeError as err:
+            if 'Found 0 files' in str(err):
+                raise ValueError(
+                    f'The {split} split has no image: {err} Check {split}_dataloader.dataset '
+                    f'(data_root={ds_cfg.get("data_root")!r}, '
+                    f'data_prefix={ds_cfg.get("data_prefix")!r}).') from None
+            raise
     check_nonempty(dataset, split)
+    check_class_folders(dataset, split, _train_folder_classes(cfg, split))
+    _check_fits_model(cfg, dataset, split)
     check_coco_files(dataset, split)
+
+
+def _explain_dataset_error(err: TypeError, ds_cfg: dict, split: str) -> None:
+    """Turn "unexpected keyword argument" into a message naming the key and the fix."""
+    import re
+    found = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+    if found is None:
+        return
+    key = found.group(1)
+    raise ValueError(
+        f'{split}_dataloader.dataset: {ds_cfg.get("type")} does not take {key}='
+        f'{ds_cfg.get(key)!r}; the key is probably inherited from a base config (e.g. '
+        "Fashion-MNIST's split='train'). Replace the whole dataset dict with "
+        'dataset=dict(_delete_=True, type=..., ...), or start from '
+        'configs/custom/_base_/image_folder.py (README, "Your own data").') from None
+
+
+def _train_folder_classes(cfg: Config, split: str) -> Optional[List[str]]:
+    """Class folder names of the training split, for a folder-layout dataset."""
+    import os
+    train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    if split == 'train' or train.get('type') != 'CustomDataset' or train.get('ann_file'):
+        return None
+    prefix = train.get('data_prefix', '')
+    prefix = prefix.get('img_path', '') if isinstance(prefix, dict) else prefix
+    root = osp.join(train.get('data_root', ''), prefix)
+    if not osp.isdir(root):
+        return None
+    return sorted(d for d in os.listdir(root) if osp.isdir(osp.join(root, d)))
+
+
+def model_in_channels(model_cfg: dict) -> dict:
+    """Input channels each stage's backbone states (``role -> (channels, where)``).
+
+    Args:
+        model_cfg (dict): A plain model config or a cascade's (``saver``,
+            ``mids``, ``base`` stage specs).
+
+    Returns:
+        dict: Only the stages whose backbone states ``in_channels``.
+    """
+    from tinysaver_mm.utils import resolve_stage_spec
+    stages = {}
+    if 'saver' in model_cfg and 'base' in model_cfg:
+        specs = [('saver', model_cfg['saver'])] + [
+            (f'mid{i}', m) for i, m in enumerate(model_cfg.get('mids') or [])]
+        for role, spec in specs + [('base', model_cfg['base'])]:
+            if isinstance(spec, dict):
+                try:
+                    stages[role] = (resolve_stage_spec(spec, role)[0],
+                                    spec.get('cfg_path') or 'its model dict')
+                except Exception:  # the cascade's own build reports a bad spec
+                    continue
+    else:
+        stages['model'] = (model_cfg, 'model')
+    out = {}
+    for role, (m, where) in stages.items():
+        ch = (m.get('backbone') or {}).get('in_channels')
+        if isinstance(ch, int):
+            out[role] = (ch, where)
+    return out
+
+
+def _check_fits_model(cfg: Config, dataset, split: str) -> None:
+    """Refuse images of another channel count, or classes of another count, than the model's."""
+    model_cfg = cfg.get('model') or {}
+    classes = getattr(dataset, 'metainfo', {}).get('classes')
+    heads = model_cfg.get('head') or {}
+    num = heads.get('num_classes') if isinstance(heads, dict) else None
+    if classes and isinstance(num, int) and type(dataset).__name__ == 'CustomDataset' \
+            and len(classes) != num:
+        raise ValueError(
+            f'The {split} split has {len(classes)} classes ({list(classes)[:10]}...) but the '
+            f'model\'s head has num_classes={num}; set num_classes={len(classes)} in the '
+            'dataset config (configs/custom/_base_/image_folder.py) or fix the class folders.')
+    expected = model_in_channels(model_cfg)
+    if not expected:
+        return
+    inputs = dataset[0].get('inputs')
+    if inputs is None or getattr(inputs, 'ndim', 0) != 3:
+        return
+    got = int(inputs.shape[0])
+    for role, (ch, where) in expected.items():
+        if ch != got:
+            fix = ("LoadImageFromFile(color_type='grayscale') in the pipelines for a grey model"
+                   if ch == 1 else "LoadImageFromFile(color_type='color') in the pipelines"
+                   if got == 1 else f'a pipeline that gives {ch} channels')
+            raise ValueError(
+                f'The {split} images have {got} channel(s) but the {role} takes {ch} '
+                f'(backbone.in_channels={ch}, {where}): use {fix}, or a model for {got}-channel '
+                f'images (backbone.in_channels={got} and a {got}-value mean/std, e.g. '
+                'configs/custom/*_color.py for colour).')
 
 
 def run_test(cfg: Config, checkpoint: Optional[str] = None,

@@ -7,12 +7,11 @@ from tqdm import tqdm
 
 from tinysaver_mm.core.seg_features import seg_exit_features
 from tinysaver_mm.evaluation.functional import image_areas
-from .cascade_records import (CASCADE_SPLITS, build_recorded_cascade, cascade_records_loader,
+from .cascade_records import (build_recorded_cascade, cascade_records_loader,
                               save_records)
 
-__all__ = ['SEG_SPLITS', 'record_segmentation', 'load_seg_records']
+__all__ = ['record_segmentation', 'load_seg_records']
 
-SEG_SPLITS = CASCADE_SPLITS
 ROLES = ('saver', 'base')
 
 
@@ -32,7 +31,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
     Args:
         cfg (Config): A ``TinySaverSegmentor`` config with a
             ``<split>_dataloader`` whose samples carry ``gt_sem_seg``.
-        split (str): One of ``train``, ``holdout``, ``val``, ``test``.
+        split (str): One of :data:`~tinysaver_mm.utils.SPLITS`.
         out_dir (str): Output folder.
         checkpoint (str, optional): Weights of the whole cascade (strict).
         config_path (str): Recorded in the metadata and the file name.

@@ -43,7 +43,7 @@ def train_cls_evaluator(saver: str, base: str, out: str, max_drop: float = 0.001
                         results: Optional[str] = None, overwrite: bool = False) -> Dict:
     """Learn a classification saver's exit score and calibrate it with the simple rules.
 
-    The holdout records of saver and base (``tools/record.py --split val``)
+    The holdout records of saver and base (``tools/record.py --split holdout``)
     are split in order: the first ``1 - calib_fraction`` fit the head on
     :data:`CLS_TARGET_DOC`, the rest calibrate every policy (the head and each
     rule of ``CONFIDENCE_RULES``) to the most exits with a top-1 drop of at

@@ -1,6 +1,42 @@
-"""Checks on datasets."""
+"""Checks on datasets, and the one split vocabulary of every task."""
+import os.path as osp
+from typing import Optional, Sequence
 
-__all__ = ['check_nonempty', 'check_coco_files']
+__all__ = ['SPLITS', 'split_loader_key', 'check_nonempty', 'check_class_folders',
+           'check_coco_files']
+
+#: What each split is for, in every task (classification, detection,
+#: segmentation): ``train`` fits the models, ``val`` is what the training
+#: run's val loop reports and picks the best checkpoint on, ``holdout`` is
+#: held out from both for calibration (thresholds, exit heads), ``test`` gives
+#: the figures. A config defines ``<split>_dataloader`` for each it has.
+SPLITS = ('train', 'val', 'holdout', 'test')
+
+
+def split_loader_key(cfg, split: str) -> str:
+    """The config key of a split's dataloader, checked.
+
+    Args:
+        cfg (Config): The config.
+        split (str): One of :data:`SPLITS`.
+
+    Returns:
+        str: ``'<split>_dataloader'``.
+
+    Raises:
+        ValueError: On a split outside :data:`SPLITS`, or one the config
+            has no dataloader for (the message lists those it has).
+    """
+    if split not in SPLITS:
+        raise ValueError(f'split {split!r} must be one of {SPLITS} (train fits the models, '
+                         'val picks the checkpoint, holdout calibrates, test gives the '
+                         'figures).')
+    key = f'{split}_dataloader'
+    if cfg.get(key) is None:
+        have = [s for s in SPLITS if cfg.get(f'{s}_dataloader') is not None]
+        raise ValueError(f'the config has no {key} (it has the splits {have}); add one or '
+                         'record another split.')
+    return key
 
 
 def check_nonempty(dataset, split: str) -> None:
@@ -17,6 +53,43 @@ def check_nonempty(dataset, split: str) -> None:
         raise ValueError(
             f'The {split} dataset ({type(dataset).__name__}) is empty; check '
             f'{split}_dataloader.dataset (data_root, ann_file, split, indices).')
+
+
+def check_class_folders(dataset, split: str,
+                        train_classes: Optional[Sequence[str]] = None) -> None:
+    """Refuse a folder-layout dataset with an empty class folder or other classes.
+
+    mmpretrain's ``CustomDataset`` only warns about a class folder without
+    images and numbers the classes of each split by its own folders, so a
+    split missing one class would silently shift every later label.
+
+    Args:
+        dataset: A built dataset; only ``CustomDataset`` without ``ann_file``
+            (classes from sub-folders) is checked.
+        split (str): For the message.
+        train_classes (Sequence[str], optional): The training split's class
+            folders, which every other split must have too.
+
+    Raises:
+        ValueError: Naming the empty class folder(s) or the classes that differ.
+    """
+    if type(dataset).__name__ != 'CustomDataset' or getattr(dataset, 'ann_file', ''):
+        return
+    classes = list(dataset.metainfo.get('classes') or [])
+    counts = [0] * len(classes)
+    for info in dataset.data_list:
+        counts[int(info['gt_label'])] += 1
+    empty = [c for c, n in zip(classes, counts) if n == 0]
+    root = osp.join(dataset.data_root, dataset.data_prefix.get('img_path', ''))
+    if empty:
+        raise ValueError(f'The {split} split has class folder(s) without images: '
+                         f'{[osp.join(root, c) for c in empty]}; add images or remove the '
+                         'folder (in every split).')
+    if train_classes is not None and list(train_classes) != classes:
+        raise ValueError(
+            f'The {split} split ({root}) has the classes {classes}, the train split '
+            f'{list(train_classes)}: labels are numbered by the sorted folder names, so every '
+            'split needs the same class folders.')
 
 
 def check_coco_files(dataset, split: str, max_listed: int = 5) -> None:
