@@ -28,32 +28,6 @@ SPLITS = {'train': 150, 'val': 30, 'holdout': 60, 'test': 60}  # images per clas
 CASCADE = 'tinysaver_resnet18-w4s2_resnet18-w16_grey'
 
 
-def make_image_folder(root: str, colour: bool = False) -> dict:
-    """Write ``root/<split>/<class>/<n>.png`` from the Fashion-MNIST training file.
-
-    Returns:
-        dict: split -> list of (path, label index) in sorted-folder order.
-    """
-    from tinysaver_mm.datasets.fmnist_det import read_idx
-    images, labels = read_idx(osp.join(FMNIST, 'train-images-idx3-ubyte'),
-                              osp.join(FMNIST, 'train-labels-idx1-ubyte'))
-    start, files = {c: 0 for c in CLASSES}, {}
-    for split, per_class in SPLITS.items():
-        files[split] = []
-        for label_idx, (cls, name) in enumerate(sorted(CLASSES.items(), key=lambda x: x[1])):
-            os.makedirs(osp.join(root, split, name))
-            idx = np.flatnonzero(labels == cls)[start[cls]:start[cls] + per_class]
-            start[cls] += per_class
-            for n, i in enumerate(idx):
-                img = images[i]
-                if colour:  # a tinted copy: three different channels
-                    img = np.stack([img, img // 2, 255 - img], -1)
-                path = osp.join(root, split, name, f'{n:04d}.png')
-                cv2.imwrite(path, img)
-                files[split].append((path, label_idx))
-    return files
-
-
 def run(cwd, *args):
     proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', args[0]), *args[1:]],
                           cwd=cwd, capture_output=True, text=True)
@@ -74,7 +48,12 @@ def edit(path: str, **values) -> None:
 def test_image_folder_train_record_calibrate_test(tmp_path):
     if not osp.isfile(osp.join(FMNIST, 'train-images-idx3-ubyte')):
         pytest.skip('Fashion-MNIST is not in data/fashion_mnist (tools/install.sh)')
-    files = make_image_folder(str(tmp_path / 'my_images'))
+    from tinysaver_mm.datasets.fmnist_det import read_idx
+    from tinysaver_mm.testing import write_image_folder
+    images, labels = read_idx(osp.join(FMNIST, 'train-images-idx3-ubyte'),
+                              osp.join(FMNIST, 'train-labels-idx1-ubyte'))
+    files = write_image_folder(str(tmp_path / 'my_images'), list(CLASSES.values()), SPLITS,
+                               source=(images, labels, list(CLASSES)))
     shutil.copytree(osp.join(ROOT, 'configs'), tmp_path / 'configs')
     dataset_cfg = str(tmp_path / 'configs' / 'custom' / '_base_' / 'image_folder.py')
     edit(dataset_cfg, data_root=repr(str(tmp_path / 'my_images')), num_classes=len(CLASSES))

@@ -9,7 +9,9 @@
 - :mod:`.cascade_cases`: one case per registered cascade type, for the
   contract tests every cascade must pass.
 - :mod:`.toy_part`: a trainable part, to test loss delegation.
+- :mod:`.image_folder`: small image-folder datasets (CustomDataset layout).
 """
 from .cls_stages import TinyTestNet, register_test_models, stage_cfg, tiny_macs
+from .image_folder import write_image_folder
 
-__all__ = ['TinyTestNet', 'register_test_models', 'stage_cfg', 'tiny_macs']
+__all__ = ['TinyTestNet', 'register_test_models', 'stage_cfg', 'tiny_macs', 'write_image_folder']

@@ -1,13 +1,16 @@
 # Fashion-MNIST from Debian's dataset-fashion-mnist, decompressed into
 # data/fashion_mnist by tools/install.sh. The 60k training split is cut in two:
-# images 0..54999 train the models, images 55000..59999 ("holdout") validate
-# them and calibrate the cascade's threshold; the 10k test split is only used
-# for the final figures.
+# images 0..54999 train the models, images 55000..59999 (the "holdout" split)
+# calibrate the cascade's threshold; the val loop reports on them too, but the
+# zoo keeps its last epoch, so no checkpoint is picked there. The 10k test split
+# is only used for the final figures. Splits: utils.SPLITS (README, "Splits").
 dataset_type = 'FashionMNIST'
 data_root = 'data/fashion_mnist'
 num_train = 55000
 
-# mean/std of the training images in [0, 255]
+# Fashion-MNIST's own mean/std, in [0, 255], over the whole 60k training file (images
+# 0..54999 alone: 72.88/90.00, python tools/dataset_stats.py on a zoo config). Not for
+# other data: an image folder of your own starts from configs/custom/ (README, "Your own data").
 data_preprocessor = dict(num_classes=10, mean=[72.94], std=[90.02])
 
 train_pipeline = [
