@@ -2,6 +2,8 @@
 
 Example:
     python tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py
+    python tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py \
+        --backend onnxruntime --device cpu     # exports these weights to a temporary folder
     python tools/benchmark.py --summary results/benchmark_cpu.csv   # table + goals of a CSV
 """
 import argparse
@@ -25,6 +27,12 @@ def main():
                    help='random uint8 images of this shape instead of the test set')
     p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
     p.add_argument('--out', help='CSV (default results/benchmark_<device>.csv)')
+    p.add_argument('--backend', default='pytorch', choices=['pytorch', 'onnxruntime'],
+                   help='how the stages run (onnxruntime: CPU; exports them unless '
+                   '--deploy-dir names a tools/deploy.py folder)')
+    p.add_argument('--deploy-dir', help='a tools/deploy.py folder of this cascade')
+    p.add_argument('--stage-latency-out',
+                   help='per-stage latency CSV (default results/stage_latency_<device>.csv)')
     p.add_argument('--fuse-conv-bn', action='store_true',
                    help='fold BatchNorm into the convs of both models before timing')
     p.add_argument('--summary', metavar='CSV',
@@ -35,7 +43,8 @@ def main():
     elif a.config:
         rows = run_benchmark(a.config, a.checkpoint, a.pair, a.batch_sizes, a.exit_ratios,
                              a.warmup, a.repeats, a.random_weights, a.input_shape, a.out,
-                             a.device, a.fuse_conv_bn)
+                             a.device, a.fuse_conv_bn, a.backend, a.deploy_dir,
+                             a.stage_latency_out)
     else:
         p.error('give a cascade CONFIG to benchmark, or --summary CSV')
     print(markdown_table(rows))
@@ -43,7 +52,8 @@ def main():
           'images the cascade sends it (free routing); routing overhead = cascade vs that')
     print('\n'.join(['goals:'] + goal_report(rows)))
     if not a.summary:
-        print('written: results CSV and its .png (see --out)')
+        print('written: results CSV and its .png (see --out), per-stage latency CSV '
+              '(see --stage-latency-out)')
 
 
 if __name__ == '__main__':

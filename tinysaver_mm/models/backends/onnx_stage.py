@@ -40,6 +40,9 @@ class OnnxStage:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(num_threads or torch.get_num_threads())
         options.inter_op_num_threads = 1
+        # a spinning pool keeps its cores busy after each run, slowing the next
+        # session (the base after the saver) or PyTorch call in this process
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         self.session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
         self.input_name = self.session.get_inputs()[0].name
         self.path, self.name = path, name
