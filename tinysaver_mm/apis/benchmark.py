@@ -12,7 +12,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
 from tinysaver_mm.utils.report import merge_csv, read_csv
 
 __all__ = ['forced_threshold', 'fuse_stages', 'stage_alone', 'time_fn', 'time_fns',
-           'benchmark_cascade', 'stage_latency_rows', 'stage_model_name',
+           'benchmark_cascade', 'stage_latency_rows',
            'STAGE_LATENCY_COLUMNS',
            'goal_report', 'markdown_table', 'read_rows', 'run_benchmark', 'CSV_COLUMNS']
 
@@ -452,6 +452,7 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
     from mmengine.runner import Runner
 
     from tinysaver_mm.visualization import plot_speedup
+    from tinysaver_mm.utils import stage_model_name
     from .deploy import build_cascade, export_cascade
     model, cfg = build_cascade(config, checkpoint, random_weights)
     if fuse_conv_bn:
@@ -502,19 +503,3 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
               stage_latency_out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device',
                                                            'batch_size'))
     return rows
-
-
-def stage_model_name(spec: dict) -> str:
-    """A stage's name in latency tables and records: its config's file name without ``.py``.
-
-    Args:
-        spec (dict): A cascade's stage spec (``cfg_path=...``) or a model dict.
-
-    Returns:
-        str: E.g. ``'resnet18-w16_fmnist'``; the model type for a model dict.
-    """
-    import os.path as osp
-    path = spec.get('cfg_path') if isinstance(spec, dict) else None
-    if path:
-        return osp.splitext(osp.basename(str(path).split('::')[-1]))[0]
-    return str((spec or {}).get('type', 'model'))
