@@ -245,3 +245,34 @@ def test_onnxruntime_backend_rows_time_the_sessions_and_the_eager_base(tmp_path)
         (m, b, bs) for b in ('pytorch', 'onnxruntime')
         for m, bs in (('resnet18-w4s2_fmnist', '4'), ('resnet18-w16_fmnist', '4'),
                       ('resnet18-w16_fmnist', '2'))}
+
+
+@pytest.mark.parametrize('backend', ['pytorch', 'onnxruntime'])
+def test_benchmark_stages_times_each_model_at_each_batch_size(tmp_path, backend):
+    import csv
+    import os.path as osp
+
+    if backend == 'onnxruntime':
+        pytest.importorskip('onnxruntime')
+    from tinysaver_mm.apis.benchmark import benchmark_stages
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfgs = [osp.join(root, 'configs', 'fashion_mnist', f'{m}_fmnist.py')
+            for m in ('resnet18-w2s2', 'convnet-c16-32-64')]
+    out = str(tmp_path / 'lat.csv')
+    rows = benchmark_stages(cfgs, (1, 4), backend, warmup=0, repeats=1,
+                            input_shape=(1, 28, 28), out=out)
+    assert [(r['model'], r['batch_size']) for r in rows] == [
+        ('resnet18-w2s2_fmnist', 1), ('convnet-c16-32-64_fmnist', 1),
+        ('resnet18-w2s2_fmnist', 4), ('convnet-c16-32-64_fmnist', 4)]
+    assert all(r['backend'] == backend and r['ms_per_img'] > 0 for r in rows)
+    # GMACs as the project counts them on each model alone
+    from tinysaver_mm.apis.runner import load_cfg
+    from tinysaver_mm.utils import measure_macs, model_cfg_of
+    from tinysaver_mm.models.classifiers import preprocess
+    from mmpretrain.registry import MODELS
+    model = MODELS.build(model_cfg_of(load_cfg(cfgs[1]))).eval()
+    x = torch.randint(0, 256, (1, 1, 28, 28), dtype=torch.uint8)
+    assert rows[1]['gmacs'] == pytest.approx(measure_macs(model, preprocess(model, x)) / 1e9)
+    assert len(list(csv.DictReader(open(out)))) == 4
+    with pytest.raises(ValueError, match='batch size 0'):
+        benchmark_stages(cfgs, (0, ), backend, out=out)

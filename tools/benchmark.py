@@ -4,11 +4,14 @@ Example:
     python tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py
     python tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py \
         --backend onnxruntime --device cpu     # exports these weights to a temporary folder
+    python tools/benchmark.py --stages configs/fashion_mnist/resnet18-w*_fmnist.py \
+        --backend onnxruntime          # per-stage latency of plain models (saver candidates)
     python tools/benchmark.py --summary results/benchmark_cpu.csv   # table + goals of a CSV
 """
 import argparse
 
-from tinysaver_mm.apis.benchmark import goal_report, markdown_table, read_rows, run_benchmark
+from tinysaver_mm.apis.benchmark import (benchmark_stages, goal_report, markdown_table, read_rows,
+                                         run_benchmark)
 
 
 def main():
@@ -35,9 +38,20 @@ def main():
                    help='per-stage latency CSV (default results/stage_latency_<device>.csv)')
     p.add_argument('--fuse-conv-bn', action='store_true',
                    help='fold BatchNorm into the convs of both models before timing')
+    p.add_argument('--stages', nargs='+', metavar='CONFIG',
+                   help='instead: per-stage latency of these plain model configs (random '
+                   'weights), timed in alternation, into --stage-latency-out')
     p.add_argument('--summary', metavar='CSV',
                    help='only print the table and goal report of an existing CSV')
     a = p.parse_args()
+    if a.stages:
+        rows = benchmark_stages(a.stages, a.batch_sizes, a.backend, a.warmup, a.repeats,
+                                a.input_shape, a.stage_latency_out or 'results/stage_latency_cpu.csv')
+        print(f'{"model":<40}{"backend":>13}{"batch":>7}{"ms/img":>10}{"GMACs":>10}')
+        for r in rows:
+            print(f'{r["model"]:<40}{r["backend"]:>13}{r["batch_size"]:>7}{r["ms_per_img"]:>10.4f}'
+                  f'{r["gmacs"]:>10.5f}')
+        return
     if a.summary:
         rows = read_rows(a.summary)
     elif a.config:

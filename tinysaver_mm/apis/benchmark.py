@@ -11,7 +11,8 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
                                confidence_scores)
 from tinysaver_mm.utils.report import merge_csv, read_csv
 
-__all__ = ['forced_threshold', 'fuse_stages', 'stage_alone', 'time_fn', 'time_fns',
+__all__ = ['forced_threshold', 'fuse_stages', 'packed', 'stage_alone', 'time_fn', 'time_fns',
+           'benchmark_stages',
            'benchmark_cascade', 'stage_latency_rows',
            'STAGE_LATENCY_COLUMNS',
            'goal_report', 'markdown_table', 'read_rows', 'run_benchmark', 'CSV_COLUMNS']
@@ -28,23 +29,31 @@ CSV_COLUMNS = [
 ]
 
 
+def packed(run_probs: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[dict], list]:
+    """A raw batch -> ``DataSample`` list, from a function giving class probabilities.
+
+    The packing mmpretrain's head does (``pred_score``, ``pred_label``), so a
+    deployed stage and an eager model pay for the same outputs.
+    """
+    from mmpretrain.structures import DataSample
+
+    def run(data):
+        probs = run_probs(data['inputs'])
+        return [DataSample().set_pred_score(p).set_pred_label(p.argmax(0, keepdim=True))
+                for p in probs]
+    return run
+
+
 def stage_alone(model, role: str) -> Callable[[dict], object]:
     """How one stage of ``model`` answers a raw batch alone, on the cascade's backend.
 
     PyTorch: the stage's own ``test_step`` (preprocessing + predict), as the
     Runner calls it. A deployed backend: the stage's session (its graph folds
-    the preprocessing in) and the same ``DataSample`` packing mmpretrain's
-    head does, so base alone and the cascade pay for the same outputs.
+    the preprocessing in) and :func:`packed`'s packing.
     """
     if role not in getattr(model, '_deployed', {}):
         return getattr(model, role).test_step
-    from mmpretrain.structures import DataSample
-
-    def run(data):
-        probs = model.run_stage(role, data['inputs'])
-        return [DataSample().set_pred_score(p).set_pred_label(p.argmax(0, keepdim=True))
-                for p in probs]
-    return run
+    return packed(lambda x: model.run_stage(role, x))
 
 
 def forced_threshold(confidence: torch.Tensor, exit_ratio: float) -> float:
@@ -502,4 +511,96 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
                                  osp.basename(config)),
               stage_latency_out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device',
                                                            'batch_size'))
+    return rows
+
+
+def benchmark_stages(configs: Sequence[str], batch_sizes: Sequence[int] = (1, 32, 256),
+                     backend: str = 'pytorch', warmup: int = 2, repeats: int = 5,
+                     input_shape: Optional[Sequence[int]] = None,
+                     out: str = 'results/stage_latency_cpu.csv') -> List[dict]:
+    """Per-stage latency of plain models (e.g. candidate savers), timed in alternation.
+
+    Each model (random weights: speed does not depend on them) answers the
+    same raw batch through ``test_step`` (PyTorch eager, CPU) or through its
+    exported graph (``'onnxruntime'``, preprocessing folded in) plus the same
+    output packing; at each batch size the models are timed round by round in
+    alternation (:func:`time_fns`), so machine drift affects them alike.
+
+    Args:
+        configs (Sequence[str]): mmpretrain model configs.
+        batch_sizes (Sequence[int]): Batch sizes, each >= 1.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'``.
+        warmup, repeats (int): Untimed and timed rounds.
+        input_shape (Sequence[int], optional): ``C H W`` of random uint8
+            images; by default the first config's test images.
+        out (str): Stage latency CSV, merged (rows of other models, backends
+            or batch sizes are kept).
+
+    Returns:
+        list[dict]: Rows of :data:`STAGE_LATENCY_COLUMNS`.
+
+    Raises:
+        ValueError: On no config, a bad batch size or an unknown backend.
+    """
+    import os.path as osp
+    import shutil
+    import tempfile
+
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmpretrain.registry import MODELS
+
+    from tinysaver_mm.models.classifiers import preprocess
+    from tinysaver_mm.utils import measure_macs, model_cfg_of, stage_model_name
+    from .deploy import DEFAULT_OPSET, export_onnx
+    from .runner import load_cfg
+    if not configs:
+        raise ValueError('give at least one model config to time.')
+    if backend not in ('pytorch', 'onnxruntime'):
+        raise ValueError(f'backend={backend!r} is unknown; choose pytorch or onnxruntime.')
+    for bs in batch_sizes:
+        if int(bs) != bs or bs < 1:
+            raise ValueError(f'batch size {bs!r} must be a whole number >= 1.')
+    cfgs = [load_cfg(c) for c in configs]
+    init_default_scope(cfgs[0].get('default_scope', 'mmpretrain'))
+    n = max(batch_sizes)
+    if input_shape:
+        images = torch.randint(0, 256, (n, *input_shape), dtype=torch.uint8,
+                               generator=torch.Generator().manual_seed(0))
+    else:
+        loader = dict(cfgs[0].test_dataloader, batch_size=n, num_workers=0,
+                      persistent_workers=False)
+        images = next(iter(Runner.build_dataloader(loader)))['inputs']
+        images = torch.stack(list(images)) if isinstance(images, (list, tuple)) else images
+    tmp = tempfile.mkdtemp(prefix='tinysaver_stages_')
+    fns, gmacs = {}, {}
+    try:
+        with torch.no_grad():
+            for path, cfg in zip(configs, cfgs):
+                name = stage_model_name(path)
+                model = MODELS.build(model_cfg_of(cfg)).eval()
+                gmacs[name] = measure_macs(model, preprocess(model, images[:1])) / 1e9
+                if backend == 'pytorch':
+                    fns[name] = model.test_step
+                else:
+                    from tinysaver_mm.models.backends import StageGraph
+                    from tinysaver_mm.models.backends.onnx_stage import OnnxStage
+                    onnx_path = osp.join(tmp, f'{name}.onnx')
+                    export_onnx(StageGraph(model, name).eval(), images[:2].float(), onnx_path,
+                                DEFAULT_OPSET, 'probs')
+                    fns[name] = packed(OnnxStage(onnx_path, name))
+            rows = []
+            for bs in batch_sizes:
+                data = {'inputs': images[:bs], 'data_samples': None}
+                t = time_fns({k: (lambda f=f: f(data)) for k, f in fns.items()}, warmup,
+                             repeats)
+                for name, times in t.items():
+                    ms = 1e3 * statistics.median(times) / bs
+                    rows.append(dict(model=name, backend=backend, device='cpu',
+                                     threads=torch.get_num_threads(), batch_size=bs,
+                                     ms_per_img=ms, img_per_s=1e3 / ms, gmacs=gmacs[name],
+                                     source='benchmark_stages'))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    merge_csv(rows, out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device', 'batch_size'))
     return rows

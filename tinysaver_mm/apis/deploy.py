@@ -11,7 +11,8 @@ from tinysaver_mm.models.backends import (MANIFEST_NAME, ExitHeadGraph, StageGra
 from tinysaver_mm.models.backends.manifest import FORMAT
 from tinysaver_mm.utils import cascade_fingerprints
 
-__all__ = ['DEFAULT_OPSET', 'build_cascade', 'export_cascade', 'deploy', 'probe_input_shape']
+__all__ = ['DEFAULT_OPSET', 'build_cascade', 'export_onnx', 'export_cascade', 'deploy',
+           'probe_input_shape']
 
 DEFAULT_OPSET = 17
 
@@ -52,8 +53,9 @@ def probe_input_shape(cfg) -> List[int]:
     return [int(d) for d in images[0].shape]
 
 
-def _export(module: torch.nn.Module, example: torch.Tensor, path: str, opset: int,
-            out_name: str) -> None:
+def export_onnx(module: torch.nn.Module, example: torch.Tensor, path: str, opset: int,
+                out_name: str) -> None:
+    """Export ``module`` (eval mode) with one input and a dynamic batch axis."""
     torch.onnx.export(module, (example, ), path, input_names=['input'], output_names=[out_name],
                       dynamic_axes={'input': {0: 'batch'}, out_name: {0: 'batch'}},
                       opset_version=opset, dynamo=False)
@@ -106,12 +108,12 @@ def export_cascade(model, out_dir: str, input_shape: Sequence[int],
     with torch.no_grad():
         for role in model.stage_names:
             stage = getattr(model, role)
-            _export(StageGraph(stage, role).eval(), example, files[role], opset, 'probs')
+            export_onnx(StageGraph(stage, role).eval(), example, files[role], opset, 'probs')
             stages[role] = dict(file=f'{role}.onnx', output='probs (batch, num_classes)',
                                 preprocess=preprocess_constants(stage))
         if model.evaluator is not None:
             probs = model.stage_probs('saver', example)
-            _export(ExitHeadGraph(model.evaluator).eval(), probs, files['evaluator'], opset,
+            export_onnx(ExitHeadGraph(model.evaluator).eval(), probs, files['evaluator'], opset,
                     'score')
             extra['evaluator'] = dict(file='evaluator.onnx', input='saver probs',
                                       output='exit score (batch,)', type=type(model.evaluator).__name__)
