@@ -6,10 +6,12 @@ Example:
         --backend onnxruntime --device cpu     # exports these weights to a temporary folder
     python tools/benchmark.py --stages configs/fashion_mnist/resnet18-w*_fmnist.py \
         --backend onnxruntime          # per-stage latency of plain models (saver candidates)
+    python tools/benchmark.py CONFIG --end-to-end --repeats 3   # img/s of tools/test.py's loop
     python tools/benchmark.py --summary results/benchmark_cpu.csv   # table + goals of a CSV
 """
 import argparse
 
+from tinysaver_mm.apis.end_to_end import end_to_end_throughput
 from tinysaver_mm.apis.benchmark import (benchmark_stages, goal_report, markdown_table, read_rows,
                                          run_benchmark)
 
@@ -41,6 +43,10 @@ def main():
     p.add_argument('--stages', nargs='+', metavar='CONFIG',
                    help='instead: per-stage latency of these plain model configs (random '
                    'weights), timed in alternation, into --stage-latency-out')
+    p.add_argument('--end-to-end', action='store_true',
+                   help="instead: images/s of the Runner's test loop (tools/test.py: data "
+                   'loading and metrics included) for the base alone and the cascade, on '
+                   'both backends, into --out (default results/end_to_end_cpu.csv)')
     p.add_argument('--summary', metavar='CSV',
                    help='only print the table and goal report of an existing CSV')
     a = p.parse_args()
@@ -51,6 +57,17 @@ def main():
         for r in rows:
             print(f'{r["model"]:<40}{r["backend"]:>13}{r["batch_size"]:>7}{r["ms_per_img"]:>10.4f}'
                   f'{r["gmacs"]:>10.5f}')
+        return
+    if a.end_to_end:
+        if not a.config:
+            p.error('--end-to-end needs a cascade CONFIG')
+        out = a.out or 'results/end_to_end_cpu.csv'
+        rows = end_to_end_throughput(a.config, repeats=a.repeats, out=out)
+        print(f'{"backend":<13}{"model":<9}{"img/s":>9}{"top-1 %":>9}{"exit ratio":>12}')
+        for r in rows:
+            print(f'{r["backend"]:<13}{r["model"]:<9}{r["img_per_s"]:>9.1f}{r["top1_pct"]:>9.2f}'
+                  f'{r["exit_ratio"]:>12.4f}')
+        print(f'written: {out}')
         return
     if a.summary:
         rows = read_rows(a.summary)

@@ -1,4 +1,8 @@
-"""Deployment backends: run a cascade's stages outside PyTorch eager."""
+"""Deployment backends: run a cascade's stages outside PyTorch eager.
+
+``deployed_stage.TinySaverDeployedStage`` (an mmpretrain classifier) is registered by
+``models.classifiers``, which imports it.
+"""
 from .manifest import (MANIFEST_NAME, check_manifest, file_sha256, load_manifest,
                        preprocess_constants)
 from .exit_head_graph import ExitHeadGraph
