@@ -276,3 +276,27 @@ def test_benchmark_stages_times_each_model_at_each_batch_size(tmp_path, backend)
     assert len(list(csv.DictReader(open(out)))) == 4
     with pytest.raises(ValueError, match='batch size 0'):
         benchmark_stages(cfgs, (0, ), backend, out=out)
+
+
+@pytest.mark.parametrize('options', [('fuse_conv_bn', 'channels_last'),
+                                     pytest.param(('compile', ), marks=pytest.mark.slow)])
+def test_pytorch_options_keep_the_answers_and_are_timed_against_eager(tmp_path, options):
+    import csv
+    import os.path as osp
+
+    from tinysaver_mm.apis.pytorch_options import pytorch_options_study
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = osp.join(root, 'configs', 'fashion_mnist',
+                   'tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py')
+    out = str(tmp_path / 'opt.csv')
+    rows = pytorch_options_study(cfg, (4, ), options, warmup=0, repeats=2, out=out)
+    assert [(r['stage'], r['option']) for r in rows] == [
+        (s, o) for s in ('saver', 'base') for o in ('eager', ) + tuple(options)]
+    for r in rows:
+        assert r['max_abs_diff'] < 1e-4 and r['ms_per_img'] > 0
+        if r['option'] == 'eager':
+            assert r['speedup_vs_eager'] == 1.0
+    assert len(list(csv.DictReader(open(out)))) == len(rows)
+    from tinysaver_mm.apis.pytorch_options import apply_option
+    with pytest.raises(ValueError, match="option 'tensorrt' is unknown"):
+        apply_option(torch.nn.Linear(1, 1), 'tensorrt')

@@ -7,11 +7,13 @@ Example:
     python tools/benchmark.py --stages configs/fashion_mnist/resnet18-w*_fmnist.py \
         --backend onnxruntime          # per-stage latency of plain models (saver candidates)
     python tools/benchmark.py CONFIG --end-to-end --repeats 3   # img/s of tools/test.py's loop
+    python tools/benchmark.py CONFIG --pytorch-options   # fuse-conv-bn, channels-last, compile
     python tools/benchmark.py --summary results/benchmark_cpu.csv   # table + goals of a CSV
 """
 import argparse
 
 from tinysaver_mm.apis.end_to_end import end_to_end_throughput
+from tinysaver_mm.apis.pytorch_options import pytorch_options_study
 from tinysaver_mm.apis.benchmark import (benchmark_stages, goal_report, markdown_table, read_rows,
                                          run_benchmark)
 
@@ -47,6 +49,10 @@ def main():
                    help="instead: images/s of the Runner's test loop (tools/test.py: data "
                    'loading and metrics included) for the base alone and the cascade, on '
                    'both backends, into --out (default results/end_to_end_cpu.csv)')
+    p.add_argument('--pytorch-options', action='store_true',
+                   help="instead: each stage under PyTorch's CPU options (fuse_conv_bn, "
+                   'channels_last, compile) vs eager, in alternation, into --out (default '
+                   'results/pytorch_options_cpu.csv)')
     p.add_argument('--summary', metavar='CSV',
                    help='only print the table and goal report of an existing CSV')
     a = p.parse_args()
@@ -67,6 +73,19 @@ def main():
         for r in rows:
             print(f'{r["backend"]:<13}{r["model"]:<9}{r["img_per_s"]:>9.1f}{r["top1_pct"]:>9.2f}'
                   f'{r["exit_ratio"]:>12.4f}')
+        print(f'written: {out}')
+        return
+    if a.pytorch_options:
+        if not a.config:
+            p.error('--pytorch-options needs a cascade CONFIG')
+        out = a.out or 'results/pytorch_options_cpu.csv'
+        rows = pytorch_options_study(a.config, a.batch_sizes, warmup=a.warmup,
+                                     repeats=a.repeats, out=out)
+        print(f'{"stage":<7}{"option":<15}{"batch":>6}{"ms/img":>9}{"vs eager":>10}'
+              f'{"max |dp|":>10}{"setup s":>9}')
+        for r in rows:
+            print(f'{r["stage"]:<7}{r["option"]:<15}{r["batch_size"]:>6}{r["ms_per_img"]:>9.4f}'
+                  f'{r["speedup_vs_eager"]:>9.2f}x{r["max_abs_diff"]:>10.2g}{r["setup_s"]:>9.1f}')
         print(f'written: {out}')
         return
     if a.summary:
