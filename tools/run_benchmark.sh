@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
-# Regenerate results/benchmark_cpu.csv (+ .png): the two Fashion-MNIST pairs
-# (shipped weights, real test images, batch 1/32/256; savers resnet18-w4s2 and
-# the CPU-friendly convnet-c16-32-64) and an ImageNet-size pair
-# (MobileNet-V3-small -> ResNet-50 at 224x224, random weights, batch 1/32).
-# Run it on an otherwise idle machine.
+# Regenerate the timing results on this machine (run it otherwise idle):
+#   results/benchmark_cpu.csv (+ .png)  routed cascade vs base alone, per backend
+#       (pytorch = eager, onnxruntime = the stages exported with tools/deploy.py's
+#       exporter): the two Fashion-MNIST pairs (shipped weights, real test images,
+#       batch 1/32/256; savers resnet18-w4s2 and convnet-c16-32-64) and an
+#       ImageNet-size pair (MobileNet-V3-small -> ResNet-50 at 224x224, random
+#       weights, batch 1/32/256)
+#   results/stage_latency_cpu.csv        per-stage ms/img (the cascades' stages at
+#       the routed sub-batch sizes, and the five Fashion-MNIST saver candidates)
+#   results/end_to_end_cpu.csv           images/s of the test loop (tools/test.py)
+#   results/pytorch_options_cpu.csv      fuse_conv_bn / channels_last / compile vs eager
+# then prints the goal report of issue 15.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install.sh
 PY=.venv/bin/python
-rm -f results/benchmark_cpu.csv results/benchmark_cpu.png
-# batch 1 calls are short and noisy: many more rounds there
+R=results
+rm -f $R/benchmark_cpu.csv $R/benchmark_cpu.png $R/stage_latency_cpu.csv \
+  $R/end_to_end_cpu.csv $R/pytorch_options_cpu.csv
 FMNIST=configs/fashion_mnist
-for pair in w4s2:resnet18-w4s2 convnet:convnet-c16-32-64; do
-  cfg=$FMNIST/tinysaver_${pair#*:}_resnet18-w16_fmnist.py
-  $PY tools/benchmark.py "$cfg" --pair "fmnist_${pair%%:*}_w16" --batch-sizes 1 --warmup 10 --repeats 101 --device cpu
-  $PY tools/benchmark.py "$cfg" --pair "fmnist_${pair%%:*}_w16" --batch-sizes 32 256 --warmup 5 --repeats 21 --device cpu
+DEMO=$FMNIST/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py
+for backend in pytorch onnxruntime; do
+  for pair in w4s2:resnet18-w4s2 convnet:convnet-c16-32-64; do
+    cfg=$FMNIST/tinysaver_${pair#*:}_resnet18-w16_fmnist.py
+    # batch 1 calls are short and noisy: many more rounds there
+    $PY tools/benchmark.py "$cfg" --pair "fmnist_${pair%%:*}_w16" --backend $backend \
+      --batch-sizes 1 --warmup 10 --repeats 101 --device cpu
+    $PY tools/benchmark.py "$cfg" --pair "fmnist_${pair%%:*}_w16" --backend $backend \
+      --batch-sizes 32 256 --warmup 3 --repeats 15 --device cpu
+  done
+  IN1K=configs/imagenet/tinysaver_mobilenet-v3-small_resnet50_in1k.py
+  in1k=(--pair in1k_mbv3s_r50_224 --random-weights --input-shape 3 224 224 --backend $backend
+        --device cpu)
+  $PY tools/benchmark.py $IN1K "${in1k[@]}" --batch-sizes 1 --warmup 2 --repeats 21
+  $PY tools/benchmark.py $IN1K "${in1k[@]}" --batch-sizes 32 --warmup 1 --repeats 5
+  # ~1 TMAC per base call at 256: few rounds, the exit ratios the goals name
+  $PY tools/benchmark.py $IN1K "${in1k[@]}" --batch-sizes 256 --warmup 0 --repeats 3 \
+    --exit-ratios 0 0.25 0.5 0.9 1
+  # the saver candidates of tools/fashion_mnist_reports.sh, alone
+  $PY tools/benchmark.py --backend $backend --batch-sizes 1 32 256 --warmup 3 --repeats 21 \
+    --stages $FMNIST/resnet18-w2s2_fmnist.py $FMNIST/resnet18-w4s2_fmnist.py \
+      $FMNIST/resnet18-w4_fmnist.py $FMNIST/resnet18-w8_fmnist.py \
+      $FMNIST/convnet-c16-32-64_fmnist.py $FMNIST/resnet18-w16_fmnist.py
 done
-IN1K=configs/imagenet/tinysaver_mobilenet-v3-small_resnet50_in1k.py
-$PY tools/benchmark.py $IN1K --pair in1k_mbv3s_r50_224 --random-weights --input-shape 3 224 224 \
-  --batch-sizes 1 --warmup 3 --repeats 31 --device cpu
-$PY tools/benchmark.py $IN1K --pair in1k_mbv3s_r50_224 --random-weights --input-shape 3 224 224 \
-  --batch-sizes 32 --warmup 1 --repeats 7 --device cpu
-$PY tools/benchmark.py --summary results/benchmark_cpu.csv
+$PY tools/benchmark.py $DEMO --end-to-end --repeats 3
+$PY tools/benchmark.py $DEMO --pytorch-options --batch-sizes 1 32 256 --warmup 3 --repeats 11
+$PY tools/benchmark.py --summary $R/benchmark_cpu.csv
