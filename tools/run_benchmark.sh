@@ -38,11 +38,37 @@ for backend in pytorch onnxruntime; do
   $PY tools/benchmark.py $IN1K "${in1k[@]}" --batch-sizes 256 --warmup 0 --repeats 3 \
     --exit-ratios 0 0.25 0.5 0.9 1
   # the saver candidates of tools/fashion_mnist_reports.sh, alone
-  $PY tools/benchmark.py --backend $backend --batch-sizes 1 32 256 --warmup 3 --repeats 21 \
+  # (batch sizes the routing produces at batch 32, for the latency cost's interpolation)
+  $PY tools/benchmark.py --backend $backend --batch-sizes 1 4 8 16 24 32 64 128 256 \
+    --warmup 3 --repeats 21 \
     --stages $FMNIST/resnet18-w2s2_fmnist.py $FMNIST/resnet18-w4s2_fmnist.py \
       $FMNIST/resnet18-w4_fmnist.py $FMNIST/resnet18-w8_fmnist.py \
       $FMNIST/convnet-c16-32-64_fmnist.py $FMNIST/resnet18-w16_fmnist.py
 done
 $PY tools/benchmark.py $DEMO --end-to-end --repeats 3
 $PY tools/benchmark.py $DEMO --pytorch-options --batch-sizes 1 32 256 --warmup 3 --repeats 11
+# the latency-ranked saver choice beside the MACs-ranked one, at batch 32 on each backend
+# (needs the records written by tools/fashion_mnist_reports.sh)
+REC=records/fashion_mnist
+if [ -e $REC/resnet18-w16_fmnist_train_aug.npz ]; then
+  # the CPU-friendly convnet saver too (about resnet18-w4s2's MACs, a fraction of its time)
+  C=convnet-c16-32-64_fmnist
+  for split in test "train --aug"; do
+    $PY tools/record.py configs/fashion_mnist/$C.py checkpoints/fashion_mnist/$C.pth \
+      --split $split --out-dir $REC --overwrite
+  done
+  TRAIN=() TEST=()
+  for m in resnet18-w8 resnet18-w4 resnet18-w4s2 resnet18-w2s2 convnet-c16-32-64; do
+    TRAIN+=($REC/${m}_fmnist_train_aug.npz) TEST+=($REC/${m}_fmnist_test.npz)
+  done
+  for backend in pytorch onnxruntime; do
+    $PY tools/select_saver.py --base-train $REC/resnet18-w16_fmnist_train_aug.npz \
+      --savers-train "${TRAIN[@]}" --base-test $REC/resnet18-w16_fmnist_test.npz \
+      --savers-test "${TEST[@]}" --max-drop 0.005 --cost latency \
+      --latency-table $R/stage_latency_cpu.csv --batch-size 32 --backend $backend \
+      --out $R/selection_latency_${backend}_fashion_mnist.csv --overwrite
+  done
+else
+  echo "latency selection skipped: run bash tools/fashion_mnist_reports.sh first (records in $REC)"
+fi
 $PY tools/benchmark.py --summary $R/benchmark_cpu.csv
