@@ -91,3 +91,52 @@ def test_unknown_backend_and_missing_deploy_dir(deployed):
     with pytest.raises(ValueError, match='deploy_dir'):
         MODELS.build(dict(cfg.model, backend='onnxruntime'))
     assert json.loads((deployed / 'manifest.json').read_text())['exit_rule'] == 'max_prob'
+
+
+def test_end_to_end_rows_match_the_test_loop_on_both_backends(tmp_path):
+    """img/s of tools/test.py's loop per backend: each variant's metrics are what run_test gives."""
+    pytest.importorskip('onnxruntime')
+    import csv
+    import os.path as osp
+
+    from tinysaver_mm.apis import load_cfg, run_test
+    from tinysaver_mm.apis.end_to_end import end_to_end_throughput
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cascade = osp.join(root, 'configs', 'fashion_mnist',
+                       'tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py')
+    cfg = tmp_path / 'small.py'
+    cfg.write_text(f"_base_ = ['{cascade}']\n"
+                   'test_dataloader = dict(num_workers=0, persistent_workers=False, '
+                   'dataset=dict(indices=300))\n')
+    out = str(tmp_path / 'e2e.csv')
+    rows = end_to_end_throughput(str(cfg), repeats=1, out=out)
+    got = {(r['backend'], r['model']): r for r in rows}
+    assert sorted(got) == [('onnxruntime', 'base'), ('onnxruntime', 'cascade'),
+                           ('pytorch', 'base'), ('pytorch', 'cascade')]
+    ref = run_test(load_cfg(str(cfg), work_dir=str(tmp_path / 'ref')))
+    for backend in ('pytorch', 'onnxruntime'):
+        r = got[backend, 'cascade']
+        assert r['num_images'] == 300 and r['img_per_s'] > 0
+        assert r['top1_pct'] == pytest.approx(ref['accuracy/top1'], abs=1e-6)
+        assert r['exit_ratio'] == pytest.approx(ref['tinysaver/exit_ratio'])
+    # base alone, eager and exported, agree (the export equals eager to 1e-4)
+    assert got['pytorch', 'base']['top1_pct'] == pytest.approx(
+        got['onnxruntime', 'base']['top1_pct'], abs=100 / 300 + 1e-9)
+    assert len(list(csv.DictReader(open(out)))) == 4
+
+
+def test_deployed_stage_alone_equals_the_eager_stage(deployed):
+    from mmpretrain.registry import MODELS
+    eager = _model()
+    alone = MODELS.build(dict(type='TinySaverDeployedStage', deploy_dir=str(deployed),
+                              stage='base'))
+    images = _test_images(64)
+    got = alone.predict(images)
+    want = eager.stage_probs('base', images)
+    scores = torch.stack([ds.pred_score for ds in got])
+    assert torch.allclose(scores, want, atol=1e-4)
+    assert [int(ds.pred_label) for ds in got] == want.argmax(1).tolist()
+    with pytest.raises(RuntimeError, match="mode='loss'.*inference only"):
+        alone(torch.stack(images).float(), None, mode='loss')
+    with pytest.raises(ValueError, match=r"stage='mid0' is not in .*\['base', 'saver'\]"):
+        MODELS.build(dict(type='TinySaverDeployedStage', deploy_dir=str(deployed), stage='mid0'))

@@ -2,11 +2,20 @@
 
 Example:
     python tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py
+    python tools/benchmark.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py \
+        --backend onnxruntime --device cpu     # exports these weights to a temporary folder
+    python tools/benchmark.py --stages configs/fashion_mnist/resnet18-w*_fmnist.py \
+        --backend onnxruntime          # per-stage latency of plain models (saver candidates)
+    python tools/benchmark.py CONFIG --end-to-end --repeats 3   # img/s of tools/test.py's loop
+    python tools/benchmark.py CONFIG --pytorch-options   # fuse-conv-bn, channels-last, compile
     python tools/benchmark.py --summary results/benchmark_cpu.csv   # table + goals of a CSV
 """
 import argparse
 
-from tinysaver_mm.apis.benchmark import goal_report, markdown_table, read_rows, run_benchmark
+from tinysaver_mm.apis.end_to_end import end_to_end_throughput
+from tinysaver_mm.apis.pytorch_options import pytorch_options_study
+from tinysaver_mm.apis.benchmark import (benchmark_stages, goal_report, markdown_table, read_rows,
+                                         run_benchmark)
 
 
 def main():
@@ -25,17 +34,67 @@ def main():
                    help='random uint8 images of this shape instead of the test set')
     p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
     p.add_argument('--out', help='CSV (default results/benchmark_<device>.csv)')
+    p.add_argument('--backend', default='pytorch', choices=['pytorch', 'onnxruntime'],
+                   help='how the stages run (onnxruntime: CPU; exports them unless '
+                   '--deploy-dir names a tools/deploy.py folder)')
+    p.add_argument('--deploy-dir', help='a tools/deploy.py folder of this cascade')
+    p.add_argument('--stage-latency-out',
+                   help='per-stage latency CSV (default results/stage_latency_<device>.csv)')
     p.add_argument('--fuse-conv-bn', action='store_true',
                    help='fold BatchNorm into the convs of both models before timing')
+    p.add_argument('--stages', nargs='+', metavar='CONFIG',
+                   help='instead: per-stage latency of these plain model configs (random '
+                   'weights), timed in alternation, into --stage-latency-out')
+    p.add_argument('--end-to-end', action='store_true',
+                   help="instead: images/s of the Runner's test loop (tools/test.py: data "
+                   'loading and metrics included) for the base alone and the cascade, on '
+                   'both backends, into --out (default results/end_to_end_cpu.csv)')
+    p.add_argument('--pytorch-options', action='store_true',
+                   help="instead: each stage under PyTorch's CPU options (fuse_conv_bn, "
+                   'channels_last, compile) vs eager, in alternation, into --out (default '
+                   'results/pytorch_options_cpu.csv)')
     p.add_argument('--summary', metavar='CSV',
                    help='only print the table and goal report of an existing CSV')
     a = p.parse_args()
+    if a.stages:
+        rows = benchmark_stages(a.stages, a.batch_sizes, a.backend, a.warmup, a.repeats,
+                                a.input_shape, a.stage_latency_out or 'results/stage_latency_cpu.csv')
+        print(f'{"model":<40}{"backend":>13}{"batch":>7}{"ms/img":>10}{"GMACs":>10}')
+        for r in rows:
+            print(f'{r["model"]:<40}{r["backend"]:>13}{r["batch_size"]:>7}{r["ms_per_img"]:>10.4f}'
+                  f'{r["gmacs"]:>10.5f}')
+        return
+    if a.end_to_end:
+        if not a.config:
+            p.error('--end-to-end needs a cascade CONFIG')
+        out = a.out or 'results/end_to_end_cpu.csv'
+        rows = end_to_end_throughput(a.config, repeats=a.repeats, out=out)
+        print(f'{"backend":<13}{"model":<9}{"img/s":>9}{"top-1 %":>9}{"exit ratio":>12}')
+        for r in rows:
+            print(f'{r["backend"]:<13}{r["model"]:<9}{r["img_per_s"]:>9.1f}{r["top1_pct"]:>9.2f}'
+                  f'{r["exit_ratio"]:>12.4f}')
+        print(f'written: {out}')
+        return
+    if a.pytorch_options:
+        if not a.config:
+            p.error('--pytorch-options needs a cascade CONFIG')
+        out = a.out or 'results/pytorch_options_cpu.csv'
+        rows = pytorch_options_study(a.config, a.batch_sizes, warmup=a.warmup,
+                                     repeats=a.repeats, out=out)
+        print(f'{"stage":<7}{"option":<15}{"batch":>6}{"ms/img":>9}{"vs eager":>10}'
+              f'{"max |dp|":>10}{"setup s":>9}')
+        for r in rows:
+            print(f'{r["stage"]:<7}{r["option"]:<15}{r["batch_size"]:>6}{r["ms_per_img"]:>9.4f}'
+                  f'{r["speedup_vs_eager"]:>9.2f}x{r["max_abs_diff"]:>10.2g}{r["setup_s"]:>9.1f}')
+        print(f'written: {out}')
+        return
     if a.summary:
         rows = read_rows(a.summary)
     elif a.config:
         rows = run_benchmark(a.config, a.checkpoint, a.pair, a.batch_sizes, a.exit_ratios,
                              a.warmup, a.repeats, a.random_weights, a.input_shape, a.out,
-                             a.device, a.fuse_conv_bn)
+                             a.device, a.fuse_conv_bn, a.backend, a.deploy_dir,
+                             a.stage_latency_out)
     else:
         p.error('give a cascade CONFIG to benchmark, or --summary CSV')
     print(markdown_table(rows))
@@ -43,7 +102,8 @@ def main():
           'images the cascade sends it (free routing); routing overhead = cascade vs that')
     print('\n'.join(['goals:'] + goal_report(rows)))
     if not a.summary:
-        print('written: results CSV and its .png (see --out)')
+        print('written: results CSV and its .png (see --out), per-stage latency CSV '
+              '(see --stage-latency-out)')
 
 
 if __name__ == '__main__':

@@ -5,12 +5,13 @@ Examples:
     python tools/calibrate.py SAVER.npz BASE.npz --target guarantee --epsilon 0.005 --delta 0.1
     python tools/calibrate.py SAVER.npz BASE.npz --target exit --exit-ratio 0.6
     python tools/calibrate.py SAVER.npz BASE.npz --target gmacs --max-gmacs 0.01
+    python tools/calibrate.py SAVER.npz BASE.npz --target latency --max-ms-per-img 0.1 \
+        --latency-table results/stage_latency_cpu.csv --batch-size 32 --backend onnxruntime
 """
 import argparse
 import sys
 
 from tinysaver_mm.apis.calibrate import TARGETS, calibrate
-from tinysaver_mm.core import InfeasibleTargetError
 
 
 def main():
@@ -22,6 +23,14 @@ def main():
     p.add_argument('--delta', type=float, help='failure probability of the guarantee')
     p.add_argument('--exit-ratio', type=float, help='min share of exits')
     p.add_argument('--max-gmacs', type=float, help='max cascade GMACs per image')
+    p.add_argument('--max-ms-per-img', type=float,
+                   help='max cascade milliseconds per image (--target latency)')
+    p.add_argument('--latency-table', help='per-stage latency CSV of tools/benchmark.py '
+                   '(needed by --target latency; with any target: also report ms/img)')
+    p.add_argument('--batch-size', type=int, default=32, help='deployment batch size (latency)')
+    p.add_argument('--backend', default='pytorch', choices=['pytorch', 'onnxruntime'],
+                   help='whose measured times count (latency)')
+    p.add_argument('--device', default='cpu', help='whose measured times count (latency)')
     p.add_argument('--rule', default='max_prob')
     p.add_argument('--out', default='results/calibration.json')
     p.add_argument('--overwrite', action='store_true',
@@ -29,8 +38,9 @@ def main():
     a = p.parse_args()
     try:
         r = calibrate(a.saver, a.base, a.target, a.epsilon, a.delta, a.exit_ratio,
-                      a.max_gmacs, a.rule, a.out, a.overwrite)
-    except InfeasibleTargetError as e:  # a fact about the records, not a bug: one line
+                      a.max_gmacs, a.rule, a.out, a.overwrite, a.max_ms_per_img,
+                      a.latency_table, a.batch_size, a.backend, a.device)
+    except ValueError as e:  # bad input, or a fact about the records (InfeasibleTargetError)
         sys.exit(f'calibrate: {e}')
     print(f'target {r["target"]} on {r["num_samples"]} {r["records"]} records')
     print(f'{"":<10}{"top-1 %":>9}{"GMACs/img":>12}')
@@ -39,6 +49,10 @@ def main():
     print(f'{"cascade":<10}{r["top1"]:>9.2f}{r["gmacs_cascade"]:>12.5f}  '
           f'threshold {r["threshold"]:.6g}, exit ratio {r["exit_ratio"]:.4f}, '
           f'MACs saved {r["macs_saved_pct"]:.1f}%')
+    if 'ms_per_img_cascade' in r:
+        print(f'latency at batch {r["latency_batch_size"]} [{r["latency_backend"]}, '
+              f'{r["latency_device"]}]: saver {r["ms_per_img_saver"]:.4g}, base '
+              f'{r["ms_per_img_base"]:.4g}, cascade {r["ms_per_img_cascade"]:.4g} ms/img')
     if r['drop_ucb'] is not None:
         print(f'guarantee: drop <= {r["epsilon"]} with prob >= {1 - r["delta"]:.3f} '
               f'(upper bound at the threshold: {r["drop_ucb"]:.5f})')

@@ -1,4 +1,5 @@
 """Wall-clock benchmark of a cascade vs its stages, at forced exit ratios."""
+import math
 import statistics
 import time
 from typing import Callable, Dict, List, Optional, Sequence
@@ -10,18 +11,49 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
                                confidence_scores)
 from tinysaver_mm.utils.report import merge_csv, read_csv
 
-__all__ = ['forced_threshold', 'fuse_stages', 'time_fn', 'time_fns', 'benchmark_cascade',
+__all__ = ['forced_threshold', 'fuse_stages', 'packed', 'stage_alone', 'time_fn', 'time_fns',
+           'benchmark_stages',
+           'benchmark_cascade', 'stage_latency_rows',
+           'STAGE_LATENCY_COLUMNS',
            'goal_report', 'markdown_table', 'read_rows', 'run_benchmark', 'CSV_COLUMNS']
 
 _SYNTHETIC = '_benchmark_synthetic'
 
 CSV_COLUMNS = [
-    'pair', 'batch_size', 'exit_ratio', 'ms_per_img_base', 'ms_per_img_cascade',
+    'pair', 'backend', 'batch_size', 'exit_ratio', 'ms_per_img_base', 'ms_per_img_cascade',
     'speedup', 'macs_speedup', 'efficiency', 'ms_per_img_saver',
     'ms_per_img_cascade_min', 'ms_per_img_cascade_max', 'img_per_s_base',
     'img_per_s_saver', 'img_per_s_cascade',
-    'ms_per_img_back_to_back', 'stages_speedup', 'routing_overhead_pct'
+    'ms_per_img_back_to_back', 'stages_speedup', 'routing_overhead_pct',
+    'base_rows', 'ms_per_img_base_rows', 'ms_per_img_eager_base', 'speedup_vs_eager_base'
 ]
+
+
+def packed(run_probs: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[dict], list]:
+    """A raw batch -> ``DataSample`` list, from a function giving class probabilities.
+
+    The packing mmpretrain's head does (``pred_score``, ``pred_label``), so a
+    deployed stage and an eager model pay for the same outputs.
+    """
+    from mmpretrain.structures import DataSample
+
+    def run(data):
+        probs = run_probs(data['inputs'])
+        return [DataSample().set_pred_score(p).set_pred_label(p.argmax(0, keepdim=True))
+                for p in probs]
+    return run
+
+
+def stage_alone(model, role: str) -> Callable[[dict], object]:
+    """How one stage of ``model`` answers a raw batch alone, on the cascade's backend.
+
+    PyTorch: the stage's own ``test_step`` (preprocessing + predict), as the
+    Runner calls it. A deployed backend: the stage's session (its graph folds
+    the preprocessing in) and :func:`packed`'s packing.
+    """
+    if role not in getattr(model, '_deployed', {}):
+        return getattr(model, role).test_step
+    return packed(lambda x: model.run_stage(role, x))
 
 
 def forced_threshold(confidence: torch.Tensor, exit_ratio: float) -> float:
@@ -164,9 +196,9 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
     for bs in batch_sizes:
         raw = make_batch(bs)
         data = {'inputs': raw, 'data_samples': None}
-        saver = model.saver
+        saver = stage_alone(model, 'saver')
         ms_saver = 1e3 * statistics.median(
-            time_fn(lambda: saver.test_step(data), warmup, repeats)) / bs
+            time_fn(lambda: saver(data), warmup, repeats)) / bs
         saved_thr, saved_rule = model.threshold, model.exit_rule
         if synthetic_confidence:
             conf = torch.rand(bs, generator=torch.Generator().manual_seed(bs))
@@ -192,7 +224,10 @@ def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, rep
     """
     rows = []
     raw = data['inputs']
-    base_alone = lambda: model.base.test_step(data)  # noqa: E731
+    backend = getattr(model, 'backend', 'pytorch')
+    base = stage_alone(model, 'base')
+    saver = stage_alone(model, 'saver')
+    base_alone = lambda: base(data)  # noqa: E731
     # the share that really exits: round(r * bs) of bs images (batch 1: 0 or 1)
     realised = dict.fromkeys(round(float(r) * bs) / bs for r in exit_ratios)
     for r in tqdm(realised, desc=f'{pair} batch {bs}', unit='ratio'):
@@ -201,12 +236,17 @@ def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, rep
         rest = {'inputs': raw[passed.to(raw.device)], 'data_samples': None}
 
         def back_to_back(rest=rest):
-            model.saver.test_step(data)
+            saver(data)
             if len(rest['inputs']):
-                model.base.test_step(rest)
+                base(rest)
 
-        t = time_fns(dict(base=base_alone, cascade=lambda: model.test_step(data),
-                          back_to_back=back_to_back), warmup, repeats)
+        fns = dict(base=base_alone, cascade=lambda: model.test_step(data),
+                   back_to_back=back_to_back)
+        if len(rest['inputs']) and len(rest['inputs']) < bs:  # the sub-batch routing gives it
+            fns['base_rows'] = lambda rest=rest: base(rest)
+        if backend != 'pytorch':  # the reference users have today: PyTorch eager
+            fns['eager_base'] = lambda: model.base.test_step(data)
+        t = time_fns(fns, warmup, repeats)
         med = {k: 1e3 * statistics.median(v) / bs for k, v in t.items()}
         cascade = [1e3 * x / bs for x in t['cascade']]
         predicted = macs['base'] / cascade_macs_per_image(
@@ -214,8 +254,11 @@ def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, rep
         # ratios of calls made in the same round, then their median: robust to drift
         paired = lambda a, b: statistics.median(x / y for x, y in zip(t[a], t[b]))  # noqa: E731
         speedup = paired('base', 'cascade')
+        n_rest = len(rest['inputs'])
+        rest_ms = (1e3 * statistics.median(t['base_rows']) / n_rest if 'base_rows' in t
+                   else med['base'] if n_rest == bs else math.nan)
         rows.append(dict(
-            pair=pair, batch_size=bs, exit_ratio=float(r),
+            pair=pair, backend=backend, batch_size=bs, exit_ratio=float(r),
             ms_per_img_base=med['base'], ms_per_img_cascade=med['cascade'],
             speedup=speedup, macs_speedup=predicted, efficiency=speedup / predicted,
             ms_per_img_saver=ms_saver, ms_per_img_cascade_min=min(cascade),
@@ -223,17 +266,61 @@ def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, rep
             img_per_s_saver=1e3 / ms_saver, img_per_s_cascade=1e3 / med['cascade'],
             ms_per_img_back_to_back=med['back_to_back'],
             stages_speedup=paired('base', 'back_to_back'),
-            routing_overhead_pct=100.0 * (paired('cascade', 'back_to_back') - 1.0)))
+            routing_overhead_pct=100.0 * (paired('cascade', 'back_to_back') - 1.0),
+            base_rows=n_rest, ms_per_img_base_rows=rest_ms,
+            ms_per_img_eager_base=med.get('eager_base', med['base']),
+            speedup_vs_eager_base=paired('eager_base', 'cascade') if 'eager_base' in t
+            else speedup))
     return rows
 
 
-TABLE_COLUMNS = [('pair', 'pair', '{}'), ('batch', 'batch_size', '{}'),
+STAGE_LATENCY_COLUMNS = ['model', 'backend', 'device', 'threads', 'batch_size', 'ms_per_img',
+                         'img_per_s', 'gmacs', 'source']
+
+
+def stage_latency_rows(rows: List[dict], models: Dict[str, str], gmacs: Dict[str, float],
+                       device: str, source: str) -> List[dict]:
+    """Per-stage latency table rows from a cascade benchmark's rows.
+
+    The saver's time at each batch size; the base's at each batch size (median
+    over the exit ratios' base-alone timings) and at every sub-batch size the
+    routing gave it (``base_rows``).
+
+    Args:
+        rows (list[dict]): Rows of :func:`benchmark_cascade` (one backend).
+        models (dict): ``saver``/``base`` -> model name (its config's file name).
+        gmacs (dict): ``saver``/``base`` -> GMACs per image.
+        device (str): Where they ran.
+        source (str): What measured them (the benchmarked config).
+
+    Returns:
+        list[dict]: Keys :data:`STAGE_LATENCY_COLUMNS`, one per (model, batch size).
+    """
+    times: Dict[tuple, List[float]] = {}
+    for r in rows:
+        times.setdefault(('saver', r['batch_size']), []).append(r['ms_per_img_saver'])
+        times.setdefault(('base', r['batch_size']), []).append(r['ms_per_img_base'])
+        if r['base_rows'] and r['base_rows'] != r['batch_size'] and \
+                not math.isnan(r['ms_per_img_base_rows']):
+            times.setdefault(('base', r['base_rows']), []).append(r['ms_per_img_base_rows'])
+    backend = rows[0]['backend'] if rows else 'pytorch'
+    out = []
+    for (role, bs), ms in sorted(times.items(), key=lambda kv: (kv[0][0] != 'saver', kv[0][1])):
+        med = statistics.median(ms)
+        out.append(dict(model=models[role], backend=backend, device=device,
+                        threads=torch.get_num_threads(), batch_size=bs, ms_per_img=med,
+                        img_per_s=1e3 / med, gmacs=gmacs[role], source=source))
+    return out
+
+
+TABLE_COLUMNS = [('pair', 'pair', '{}'), ('backend', 'backend', '{}'), ('batch', 'batch_size', '{}'),
                  ('exit ratio', 'exit_ratio', '{:g}'), ('ms/img base', 'ms_per_img_base', '{:.4f}'),
                  ('ms/img cascade', 'ms_per_img_cascade', '{:.4f}'),
                  ('speedup', 'speedup', '{:.2f}'), ('MACs-predicted', 'macs_speedup', '{:.2f}'),
                  ('efficiency', 'efficiency', '{:.2f}'),
                  ('stages back to back', 'stages_speedup', '{:.2f}'),
-                 ('routing overhead %', 'routing_overhead_pct', '{:.1f}')]
+                 ('routing overhead %', 'routing_overhead_pct', '{:.1f}'),
+                 ('vs eager base', 'speedup_vs_eager_base', '{:.2f}')]
 
 
 def read_rows(path: str) -> List[dict]:
@@ -246,8 +333,9 @@ def read_rows(path: str) -> List[dict]:
     rows = read_csv(path, CSV_COLUMNS)
     for r in rows:
         for k, v in r.items():
-            if k != 'pair':
-                r[k] = int(v) if k == 'batch_size' else (float(v) if v != '' else float('nan'))
+            if k not in ('pair', 'backend'):
+                r[k] = float('nan') if v == '' else int(v) if k in (
+                    'batch_size', 'base_rows') else float(v)
     return rows
 
 
@@ -260,14 +348,25 @@ def markdown_table(rows: List[dict]) -> str:
     return '\n'.join(lines)
 
 
-def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int = 32,
-                max_overhead_pct: float = 3.0) -> List[str]:
-    """Lines saying which rows meet the speed goals and which miss them.
+def _goal_line(name: str, goal: str, checked: List[dict], miss: List[str]) -> Optional[str]:
+    if not checked:
+        return None
+    return f'{name}: {goal}: ' + (f'MISSED at {"; ".join(miss)}' if miss
+                                  else f'met ({len(checked)} rows)')
 
-    Goals (issue 5): efficiency >= ``min_efficiency`` at batch >= ``min_batch``,
-    and routing overhead <= ``max_overhead_pct`` at exit ratio 0 (cascade vs
-    saver + base back to back), each per pair. A row that misses the
-    efficiency goal also shows the efficiency of saver + base back to back
+
+def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int = 32,
+                exit_range: Sequence[float] = (0.5, 0.9), max_overhead_pct: float = 3.0,
+                min_exit_vs_eager: float = 0.25) -> List[str]:
+    """Lines saying which rows meet the speed goals and which miss them, per pair and backend.
+
+    Goals (issue 15): efficiency (measured over MACs-predicted speedup) >=
+    ``min_efficiency`` at batch >= ``min_batch`` for exit ratios in
+    ``exit_range``; routing overhead (cascade vs saver + base back to back)
+    <= ``max_overhead_pct`` at batch >= ``min_batch``; and, for a deployed
+    backend, the cascade faster than the base alone in PyTorch eager at every
+    exit ratio >= ``min_exit_vs_eager``. A row that misses the efficiency goal
+    also shows the efficiency of saver + base back to back
     (``stages_speedup / macs_speedup``): what free routing would reach with
     these two models, so a miss of the models' own times (a layer's time not
     proportional to its MACs, a smaller batch costing more per image) is told
@@ -276,33 +375,38 @@ def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int =
     Args:
         rows (list[dict]): Rows from :func:`benchmark_cascade`.
         min_efficiency (float): Efficiency goal.
-        min_batch (int): Smallest batch size the efficiency goal is for.
+        min_batch (int): Smallest batch size the efficiency and overhead goals are for.
+        exit_range (Sequence[float]): Exit ratios the efficiency goal is for.
         max_overhead_pct (float): Overhead goal, in percent.
+        min_exit_vs_eager (float): Smallest exit ratio of the goal against eager.
 
     Returns:
-        list[str]: One line per pair and goal, with the rows that miss it.
+        list[str]: One line per pair, backend and goal, with the rows that miss it.
     """
     lines = []
-    for pair in dict.fromkeys(r['pair'] for r in rows):
-        mine = [r for r in rows if r['pair'] == pair]
-        eff = [r for r in mine if r['batch_size'] >= min_batch]
-        miss = [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["efficiency"]:.3f}'
-                f' (free routing: {r["stages_speedup"] / r["macs_speedup"]:.3f})'
-                for r in eff if r['efficiency'] < min_efficiency]
-        if eff:
-            lines.append(f'{pair}: efficiency >= {min_efficiency} at batch >= {min_batch}: '
-                         + (f'MISSED at {"; ".join(miss)}' if miss else
-                            f'met ({len(eff)} rows, min {min(r["efficiency"] for r in eff):.3f})'))
-        over = [r for r in mine if r['exit_ratio'] == 0]
-        miss = [f'batch {r["batch_size"]}: {r["routing_overhead_pct"]:.1f}%'
-                for r in over if r['routing_overhead_pct'] > max_overhead_pct]
-        if over:
-            lines.append(f'{pair}: routing overhead <= {max_overhead_pct}% at exit 0: '
-                         + (f'MISSED at {"; ".join(miss)}' if miss else
-                            'met (' + ', '.join(f'batch {r["batch_size"]}: '
-                                               f'{r["routing_overhead_pct"]:.1f}%'
-                                               for r in over) + ')'))
-    return lines
+    lo, hi = exit_range
+    for pair, backend in dict.fromkeys((r['pair'], r.get('backend') or 'pytorch') for r in rows):
+        name = f'{pair} [{backend}]'
+        mine = [r for r in rows if r['pair'] == pair and (r.get('backend') or 'pytorch') == backend]
+        big = [r for r in mine if r['batch_size'] >= min_batch]
+        eff = [r for r in big if lo - 1e-9 <= r['exit_ratio'] <= hi + 1e-9]
+        lines.append(_goal_line(
+            name, f'efficiency >= {min_efficiency} at batch >= {min_batch}, exit {lo:g}-{hi:g}',
+            eff, [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["efficiency"]:.3f}'
+                  f' (free routing: {r["stages_speedup"] / r["macs_speedup"]:.3f})'
+                  for r in eff if r['efficiency'] < min_efficiency]))
+        lines.append(_goal_line(
+            name, f'routing overhead <= {max_overhead_pct}% at batch >= {min_batch}', big,
+            [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["routing_overhead_pct"]:.1f}%'
+             for r in big if r['routing_overhead_pct'] > max_overhead_pct]))
+        if backend != 'pytorch':
+            vs = [r for r in mine if r['exit_ratio'] >= min_exit_vs_eager - 1e-9]
+            lines.append(_goal_line(
+                name, f'faster than the eager base alone at exit >= {min_exit_vs_eager:g}', vs,
+                [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: '
+                 f'{r["speedup_vs_eager_base"]:.2f}x' for r in vs
+                 if not r['speedup_vs_eager_base'] > 1.0]))
+    return [line for line in lines if line]
 
 
 def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[str] = None,
@@ -311,7 +415,9 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
                   warmup: int = 2, repeats: int = 5, random_weights: bool = False,
                   input_shape: Optional[Sequence[int]] = None,
                   out: Optional[str] = None, device: str = 'auto',
-                  fuse_conv_bn: bool = False) -> List[dict]:
+                  fuse_conv_bn: bool = False, backend: str = 'pytorch',
+                  deploy_dir: Optional[str] = None,
+                  stage_latency_out: Optional[str] = None) -> List[dict]:
     """Benchmark a cascade config and write CSV + PNG (``tools/benchmark.py``).
 
     Args:
@@ -328,46 +434,46 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
             images; by default the config's test images are used.
         out (str, optional): CSV path (default
             ``results/benchmark_<device>.csv``); rows already there for other
-            pairs or batch sizes are kept, and a PNG is written beside it.
+            pairs, backends or batch sizes are kept, and a PNG is written beside it.
         device (str): ``'auto'`` (CUDA when available, else CPU), ``'cpu'``
             or ``'cuda'``.
         fuse_conv_bn (bool): Fold each BatchNorm into the preceding conv in
             both stages (mmcv's ``fuse_conv_bn``) before timing, as mmdet's
-            benchmark tool offers; it removes per-layer work that weighs most
-            on tiny savers. Outputs are unchanged up to float rounding.
+            benchmark tool offers. Outputs are unchanged up to float rounding.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'`` (CPU): the stages run
+            from the ONNX files of ``deploy_dir``, or, without one, of an export
+            of these very weights into a temporary folder (``tools/deploy.py``'s).
+        deploy_dir (str, optional): A ``tools/deploy.py`` folder of this cascade.
+        stage_latency_out (str, optional): Per-stage latency table CSV
+            (default ``results/stage_latency_<device>.csv``), merged like ``out``.
 
     Returns:
         list[dict]: This run's rows.
+
+    Raises:
+        TypeError: If the config is not a classification cascade.
+        ValueError: On a device that is not available, or onnxruntime on CUDA.
     """
     import os.path as osp
+    import shutil
+    import tempfile
 
-    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from tinysaver_mm.utils import load_checkpoint_strict
     from tinysaver_mm.visualization import plot_speedup
-    from .runner import load_cfg
-    cfg = load_cfg(config)
-    if cfg.model.get('type') != 'TinySaverClassifier':
-        raise TypeError(f'{config} is not a cascade config (model type '
-                        f'{cfg.model.get("type")!r}); give a TinySaverClassifier config.')
-    if random_weights:
-        for role in ('saver', 'base'):
-            cfg.model[role]['checkpoint'] = None
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    from mmpretrain.registry import MODELS
-    from tinysaver_mm.utils import model_cfg_of
-    model = MODELS.build(model_cfg_of(cfg))
-    if checkpoint:
-        load_checkpoint_strict(model, checkpoint)
+    from tinysaver_mm.utils import stage_model_name
+    from .deploy import build_cascade, export_cascade
+    model, cfg = build_cascade(config, checkpoint, random_weights)
     if fuse_conv_bn:
         fuse_stages(model)
     if device == 'auto':
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if device not in ('cpu', 'cuda') or (device == 'cuda' and not torch.cuda.is_available()):
         raise ValueError(f'device {device!r} is not available here; use auto, cpu or cuda.')
-    model.to(device)
+    if backend != 'pytorch' and device != 'cpu':
+        raise ValueError(f'backend={backend!r} runs on the CPU here; use --device cpu.')
     out = out or f'results/benchmark_{device}.csv'
+    stage_latency_out = stage_latency_out or f'results/stage_latency_{device}.csv'
     n = max(batch_sizes)
     if input_shape:
         g = torch.Generator().manual_seed(0)
@@ -381,11 +487,120 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
         if len(images) < n:
             raise ValueError(f'the test set has {len(images)} images, fewer than '
                              f'batch size {n}.')
+    tmp = None
+    if backend != 'pytorch':
+        if deploy_dir is None:
+            tmp = deploy_dir = tempfile.mkdtemp(prefix='tinysaver_bench_')
+            export_cascade(model, deploy_dir, list(images.shape[1:]), config=config)
+        model.use_backend(backend, deploy_dir)
+    model.to(device)
     pair = pair or osp.splitext(osp.basename(config))[0]
     images = images.to(device)
-    rows = benchmark_cascade(model, lambda bs: images[:bs], pair, batch_sizes,
-                             exit_ratios, warmup, repeats,
-                             synthetic_confidence=random_weights)
-    all_rows = merge_csv(rows, out, CSV_COLUMNS, key=('pair', 'batch_size'))
+    macs = model.measure_stage_macs(images[:1])
+    try:
+        rows = benchmark_cascade(model, lambda bs: images[:bs], pair, batch_sizes,
+                                 exit_ratios, warmup, repeats, macs=macs,
+                                 synthetic_confidence=random_weights)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    all_rows = merge_csv(rows, out, CSV_COLUMNS, key=('pair', 'backend', 'batch_size'))
     plot_speedup(all_rows, osp.splitext(out)[0] + '.png')
+    models = {role: stage_model_name(cfg.model[role]) for role in ('saver', 'base')}
+    merge_csv(stage_latency_rows(rows, models, {k: v / 1e9 for k, v in macs.items()}, device,
+                                 osp.basename(config)),
+              stage_latency_out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device',
+                                                           'batch_size'))
+    return rows
+
+
+def benchmark_stages(configs: Sequence[str], batch_sizes: Sequence[int] = (1, 32, 256),
+                     backend: str = 'pytorch', warmup: int = 2, repeats: int = 5,
+                     input_shape: Optional[Sequence[int]] = None,
+                     out: str = 'results/stage_latency_cpu.csv') -> List[dict]:
+    """Per-stage latency of plain models (e.g. candidate savers), timed in alternation.
+
+    Each model (random weights: speed does not depend on them) answers the
+    same raw batch through ``test_step`` (PyTorch eager, CPU) or through its
+    exported graph (``'onnxruntime'``, preprocessing folded in) plus the same
+    output packing; at each batch size the models are timed round by round in
+    alternation (:func:`time_fns`), so machine drift affects them alike.
+
+    Args:
+        configs (Sequence[str]): mmpretrain model configs.
+        batch_sizes (Sequence[int]): Batch sizes, each >= 1.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'``.
+        warmup, repeats (int): Untimed and timed rounds.
+        input_shape (Sequence[int], optional): ``C H W`` of random uint8
+            images; by default the first config's test images.
+        out (str): Stage latency CSV, merged (rows of other models, backends
+            or batch sizes are kept).
+
+    Returns:
+        list[dict]: Rows of :data:`STAGE_LATENCY_COLUMNS`.
+
+    Raises:
+        ValueError: On no config, a bad batch size or an unknown backend.
+    """
+    import os.path as osp
+    import shutil
+    import tempfile
+
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmpretrain.registry import MODELS
+
+    from tinysaver_mm.models.classifiers import preprocess
+    from tinysaver_mm.utils import measure_macs, model_cfg_of, stage_model_name
+    from .deploy import DEFAULT_OPSET, export_onnx
+    from .runner import load_cfg
+    if not configs:
+        raise ValueError('give at least one model config to time.')
+    if backend not in ('pytorch', 'onnxruntime'):
+        raise ValueError(f'backend={backend!r} is unknown; choose pytorch or onnxruntime.')
+    for bs in batch_sizes:
+        if int(bs) != bs or bs < 1:
+            raise ValueError(f'batch size {bs!r} must be a whole number >= 1.')
+    cfgs = [load_cfg(c) for c in configs]
+    init_default_scope(cfgs[0].get('default_scope', 'mmpretrain'))
+    n = max(batch_sizes)
+    if input_shape:
+        images = torch.randint(0, 256, (n, *input_shape), dtype=torch.uint8,
+                               generator=torch.Generator().manual_seed(0))
+    else:
+        loader = dict(cfgs[0].test_dataloader, batch_size=n, num_workers=0,
+                      persistent_workers=False)
+        images = next(iter(Runner.build_dataloader(loader)))['inputs']
+        images = torch.stack(list(images)) if isinstance(images, (list, tuple)) else images
+    tmp = tempfile.mkdtemp(prefix='tinysaver_stages_')
+    fns, gmacs = {}, {}
+    try:
+        with torch.no_grad():
+            for path, cfg in zip(configs, cfgs):
+                name = stage_model_name(path)
+                model = MODELS.build(model_cfg_of(cfg)).eval()
+                gmacs[name] = measure_macs(model, preprocess(model, images[:1])) / 1e9
+                if backend == 'pytorch':
+                    fns[name] = model.test_step
+                else:
+                    from tinysaver_mm.models.backends import StageGraph
+                    from tinysaver_mm.models.backends.onnx_stage import OnnxStage
+                    onnx_path = osp.join(tmp, f'{name}.onnx')
+                    export_onnx(StageGraph(model, name).eval(), images[:2].float(), onnx_path,
+                                DEFAULT_OPSET, 'probs')
+                    fns[name] = packed(OnnxStage(onnx_path, name))
+            rows = []
+            for bs in batch_sizes:
+                data = {'inputs': images[:bs], 'data_samples': None}
+                t = time_fns({k: (lambda f=f: f(data)) for k, f in fns.items()}, warmup,
+                             repeats)
+                for name, times in t.items():
+                    ms = 1e3 * statistics.median(times) / bs
+                    rows.append(dict(model=name, backend=backend, device='cpu',
+                                     threads=torch.get_num_threads(), batch_size=bs,
+                                     ms_per_img=ms, img_per_s=1e3 / ms, gmacs=gmacs[name],
+                                     source='benchmark_stages'))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    merge_csv(rows, out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device', 'batch_size'))
     return rows

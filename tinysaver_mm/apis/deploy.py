@@ -11,32 +11,50 @@ from tinysaver_mm.models.backends import (MANIFEST_NAME, ExitHeadGraph, StageGra
 from tinysaver_mm.models.backends.manifest import FORMAT
 from tinysaver_mm.utils import cascade_fingerprints
 
-__all__ = ['DEFAULT_OPSET', 'build_cascade', 'export_cascade', 'deploy', 'probe_input_shape']
+__all__ = ['DEFAULT_OPSET', 'DEPLOYABLE', 'build_cascade', 'export_onnx', 'export_cascade',
+           'export_det_cascade', 'deploy',
+           'probe_input_shape']
 
 DEFAULT_OPSET = 17
 
 
+DEPLOYABLE = {'TinySaverClassifier': 'mmpretrain', 'TinySaverDetector': 'mmdet'}
+
+
 def build_cascade(config: str, checkpoint: Optional[str] = None,
-                  random_weights: bool = False):
-    """Build a ``TinySaverClassifier`` config's model (eager, eval mode) and its config.
+                  random_weights: bool = False, detection: bool = False):
+    """Build a cascade config's model (eager, eval mode) and its config.
+
+    Args:
+        config (str): A ``TinySaverClassifier`` config (or, with
+            ``detection``, also a ``TinySaverDetector`` one).
+        checkpoint (str, optional): Whole-cascade weights, loaded strictly.
+        random_weights (bool): Ignore the stages' checkpoints.
+        detection (bool): Accept detection cascades too.
 
     Raises:
-        TypeError: If the config's model is not a ``TinySaverClassifier``.
+        TypeError: If the config's model is not such a cascade.
     """
     from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
 
     from tinysaver_mm.utils import load_checkpoint_strict, model_cfg_of
     from .runner import load_cfg
     cfg = load_cfg(config)
-    if cfg.model.get('type') != 'TinySaverClassifier':
-        raise TypeError(f'{config} is not a classification cascade config (model type '
-                        f'{cfg.model.get("type")!r}); give a TinySaverClassifier config.')
+    kind = cfg.model.get('type')
+    if kind != 'TinySaverClassifier' and not (detection and kind == 'TinySaverDetector'):
+        wanted = 'TinySaverClassifier or TinySaverDetector' if detection else \
+            'TinySaverClassifier'
+        raise TypeError(f'{config} is not a {"" if detection else "classification "}cascade '
+                        f'config (model type {kind!r}); give a {wanted} config.')
+    if kind == 'TinySaverDetector':
+        from mmdet.registry import MODELS
+    else:
+        from mmpretrain.registry import MODELS
     if random_weights:
         for spec in [cfg.model.saver, cfg.model.base, *(cfg.model.get('mids') or [])]:
             spec['checkpoint'] = None
     model_cfg = dict(model_cfg_of(cfg), backend='pytorch', deploy_dir=None)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    init_default_scope(cfg.get('default_scope', DEPLOYABLE[kind]))
     model = MODELS.build(model_cfg)
     if checkpoint:
         load_checkpoint_strict(model, checkpoint)
@@ -52,11 +70,19 @@ def probe_input_shape(cfg) -> List[int]:
     return [int(d) for d in images[0].shape]
 
 
-def _export(module: torch.nn.Module, example: torch.Tensor, path: str, opset: int,
-            out_name: str) -> None:
+def export_onnx(module: torch.nn.Module, example: torch.Tensor, path: str, opset: int,
+                out_name: str) -> None:
+    """Export ``module`` (eval mode) with one input and a dynamic batch axis."""
     torch.onnx.export(module, (example, ), path, input_names=['input'], output_names=[out_name],
                       dynamic_axes={'input': {0: 'batch'}, out_name: {0: 'batch'}},
                       opset_version=opset, dynamo=False)
+
+
+def _check_shape(input_shape: Sequence[int]) -> List[int]:
+    shape = [int(d) for d in input_shape]
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f'input_shape={list(input_shape)} must be C H W with positive sizes.')
+    return shape
 
 
 def export_cascade(model, out_dir: str, input_shape: Sequence[int],
@@ -92,9 +118,7 @@ def export_cascade(model, out_dir: str, input_shape: Sequence[int],
     from tinysaver_mm.utils import check_outputs
     from importlib.metadata import version
     __version__ = version('tinysaver_mm')
-    shape = [int(d) for d in input_shape]
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f'input_shape={list(input_shape)} must be C H W with positive sizes.')
+    shape = _check_shape(input_shape)
     parts = list(model.stage_names) + (['evaluator'] if model.evaluator is not None else [])
     files = {p: osp.join(out_dir, f'{p}.onnx') for p in parts}
     check_outputs(list(files.values()) + [osp.join(out_dir, MANIFEST_NAME)], overwrite)
@@ -106,12 +130,12 @@ def export_cascade(model, out_dir: str, input_shape: Sequence[int],
     with torch.no_grad():
         for role in model.stage_names:
             stage = getattr(model, role)
-            _export(StageGraph(stage, role).eval(), example, files[role], opset, 'probs')
+            export_onnx(StageGraph(stage, role).eval(), example, files[role], opset, 'probs')
             stages[role] = dict(file=f'{role}.onnx', output='probs (batch, num_classes)',
                                 preprocess=preprocess_constants(stage))
         if model.evaluator is not None:
             probs = model.stage_probs('saver', example)
-            _export(ExitHeadGraph(model.evaluator).eval(), probs, files['evaluator'], opset,
+            export_onnx(ExitHeadGraph(model.evaluator).eval(), probs, files['evaluator'], opset,
                     'score')
             extra['evaluator'] = dict(file='evaluator.onnx', input='saver probs',
                                       output='exit score (batch,)', type=type(model.evaluator).__name__)
@@ -133,13 +157,85 @@ def export_cascade(model, out_dir: str, input_shape: Sequence[int],
     return manifest
 
 
+def export_det_cascade(model, out_dir: str, input_shape: Sequence[int],
+                       opset: int = DEFAULT_OPSET, overwrite: bool = False,
+                       config: Optional[str] = None) -> dict:
+    """Export every detector of a built ``TinySaverDetector``, and a manifest.
+
+    Each stage becomes ``<stage>.onnx``: the batch its own preprocessor gives
+    (normalised, padded; dynamic batch, height and width) -> the head's class
+    and box maps and the neck's features per level
+    (:class:`~tinysaver_mm.models.backends.DetStageGraph`). What does not
+    export stays in Python: each stage's resize and preprocessing, box
+    decoding and NMS (``bbox_head.predict_by_feat``), the learned evaluator
+    head (a few hundred parameters on the saver's boxes) and the routing.
+    Two-stage detectors are refused.
+
+    Args:
+        model: A built ``TinySaverDetector`` (PyTorch backend).
+        out_dir (str): Created if missing.
+        input_shape (Sequence[int]): ``C H W`` of one raw image (the cascade's
+            dataloader's output).
+        opset (int): ONNX opset.
+        overwrite (bool): Replace existing files of the same names.
+        config (str, optional): Recorded in the manifest.
+
+    Returns:
+        dict: The manifest written to ``out_dir/manifest.json``.
+
+    Raises:
+        ValueError: For a two-stage detector, or a bad ``input_shape``.
+        OutputExistsError: If an output exists and ``overwrite`` is False.
+    """
+    import onnx  # noqa: F401  (torch.onnx.export needs it; fail early, by name)
+
+    from tinysaver_mm.models.backends import DetStageGraph
+    from tinysaver_mm.utils import check_outputs
+    shape = _check_shape(input_shape)
+    graphs = {role: DetStageGraph(getattr(model, role), role).eval()
+              for role in model.stage_names}  # refuses two-stage detectors before writing
+    files = {p: osp.join(out_dir, f'{p}.onnx') for p in model.stage_names}
+    check_outputs(list(files.values()) + [osp.join(out_dir, MANIFEST_NAME)], overwrite)
+    os.makedirs(out_dir, exist_ok=True)
+    model = model.eval().cpu()
+    noise = torch.randint(0, 256, shape, generator=torch.Generator().manual_seed(0),
+                          dtype=torch.uint8)
+    fingerprints = cascade_fingerprints(model, with_evaluator=False)
+    stages = {}
+    with torch.no_grad():
+        for role, graph in graphs.items():
+            x, _ = model.branches[role].inputs([noise, noise])
+            levels = len(graph(x)) // 3
+            names = [f'{k}{i}' for k in ('cls', 'box', 'feat') for i in range(levels)]
+            torch.onnx.export(graph, (x, ), files[role], input_names=['input'],
+                              output_names=names,
+                              dynamic_axes={'input': {0: 'batch', 2: 'height', 3: 'width'},
+                                            **{n: {0: 'batch'} for n in names}},
+                              opset_version=opset, dynamo=False)
+            stages[role] = dict(file=f'{role}.onnx', input='the stage\'s preprocessed batch',
+                                output=f'{levels} levels each of class scores, box '
+                                'predictions, neck features', fingerprint=fingerprints[role],
+                                sha256=file_sha256(files[role]))
+    manifest = dict(
+        format=FORMAT, task='detection', config=config, stages=stages, parts={},
+        thresholds=[float(t) for t in model._thresholds], exit_rule=model.exit_rule,
+        in_python='resize + data preprocessor per stage, box decoding + NMS '
+                  '(bbox_head.predict_by_feat), the evaluator head, routing',
+        input=dict(raw_shape=shape), opset=opset,
+        versions=dict(torch=torch.__version__))
+    with open(osp.join(out_dir, MANIFEST_NAME), 'w') as f:
+        json.dump(manifest, f, indent=1)
+    return manifest
+
+
 def deploy(config: str, out_dir: str, checkpoint: Optional[str] = None,
            input_shape: Optional[Sequence[int]] = None, opset: int = DEFAULT_OPSET,
            overwrite: bool = False, random_weights: bool = False) -> dict:
-    """Build a cascade config and export it (see :func:`export_cascade`).
+    """Build a cascade config and export it (:func:`export_cascade`, detection:
+    :func:`export_det_cascade`).
 
     Args:
-        config (str): A ``TinySaverClassifier`` config.
+        config (str): A ``TinySaverClassifier`` or ``TinySaverDetector`` config.
         out_dir (str): Where the ``.onnx`` files and ``manifest.json`` go.
         checkpoint (str, optional): Whole-cascade weights, loaded strictly.
         input_shape (Sequence[int], optional): ``C H W``; by default that of
@@ -151,6 +247,7 @@ def deploy(config: str, out_dir: str, checkpoint: Optional[str] = None,
     Returns:
         dict: The manifest.
     """
-    model, cfg = build_cascade(config, checkpoint, random_weights)
+    model, cfg = build_cascade(config, checkpoint, random_weights, detection=True)
     shape = list(input_shape) if input_shape else probe_input_shape(cfg)
-    return export_cascade(model, out_dir, shape, opset, overwrite, config)
+    export = export_det_cascade if cfg.model.type == 'TinySaverDetector' else export_cascade
+    return export(model, out_dir, shape, opset, overwrite, config)

@@ -105,7 +105,7 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict,
+    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict, stage_model_name,
                                     state_dict_fingerprint)
     from tinysaver_mm.utils import split_loader_key
     key = split_loader_key(cfg, split)
@@ -147,7 +147,10 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
         probs = rec[f'probs_{role}']
         fields = {f'conf_{rule}': confidence_scores(torch.from_numpy(probs), rule).numpy()
                   for rule in CONFIDENCE_RULES}
+        spec = cfg.model.get(role) if role != 'model' else None
         stage_meta = dict(meta, stage=role, num_classes=int(probs.shape[1]),
+                          model=stage_model_name(spec if isinstance(spec, dict) and spec.get(
+                              'cfg_path') else config_path or 'model'),
                           macs_per_img=int(rec[f'macs_{role}']),
                           fingerprint=state_dict_fingerprint(stages[role]).hex())
         np.savez_compressed(path, probs=probs.astype(np.float16), pred=probs.argmax(1),

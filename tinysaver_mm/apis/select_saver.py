@@ -10,9 +10,10 @@ Two entry points:
   from mmpretrain's published metafiles. It is a crude ESTIMATE, not
   ``delta C_tr``: record the shortlisted models and run :func:`select_saver`.
 
-Units: ``gmacs_*`` are GMACs per image, ``top1_*`` are percent, ``c`` and
-exit ratios are fractions, ``test_macs_saved_pct`` is percent of the base's
-MACs.
+Units: ``gmacs_*`` are GMACs per image, ``ms_per_img_*`` milliseconds per
+image, ``top1_*`` are percent, ``c`` and exit ratios are fractions,
+``test_macs_saved_pct`` / ``test_ms_saved_pct`` are percent of the base's MACs
+/ time.
 """
 import glob
 import math
@@ -23,28 +24,32 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
-                               delta_ctr, macs_saved_pct)
+                               cascade_ms_per_img, delta_ctr, macs_saved_pct)
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.utils.report import write_csv
 from tinysaver_mm.visualization import plot_saver_candidates
 from .calibrate import load_pair
 
-__all__ = ['SELECTION_COLUMNS', 'ZOO_COLUMNS', 'select_saver', 'zoo_prefilter']
+__all__ = ['COSTS', 'SELECTION_COLUMNS', 'ZOO_COLUMNS', 'select_saver', 'zoo_prefilter']
 
 SELECTION_COLUMNS = ('saver', 'gmacs_saver', 'delta_ctr', 'test_macs_saved_pct', 'c',
                      'exit_ratio_tr', 'threshold_tr', 'top1_saver_test', 'rank',
                      'gmacs_base', 'exit_ratio_test', 'threshold_test',
-                     'top1_cascade_test', 'record_train', 'record_test')
+                     'top1_cascade_test', 'record_train', 'record_test',
+                     'ms_per_img_saver', 'ms_per_img_base', 'c_latency', 'delta_ctr_latency',
+                     'test_ms_saved_pct', 'rank_macs', 'rank_latency')
+COSTS = ('macs', 'latency')
 ZOO_COLUMNS = ('name', 'config', 'gflops', 'top1', 'c', 'est_delta_ctr')
 
 
 def _candidate_names(pairs: Sequence[dict], paths: Sequence[str]) -> List[str]:
-    """Config basename (no ``.py``) of each saver, else its record file name.
+    """Model name of each saver's records, else its config basename (no ``.py``),
+    else its record file name.
 
     Names that would repeat fall back to the record file name, so every row
     of the table stays distinguishable.
     """
-    names = [osp.splitext(osp.basename(p['meta'].get('config') or ''))[0]
+    names = [p['meta'].get('model') or osp.splitext(osp.basename(p['meta'].get('config') or ''))[0]
              or osp.splitext(osp.basename(path))[0] for p, path in zip(pairs, paths)]
     return [osp.splitext(osp.basename(path))[0] if names.count(n) > 1 else n
             for n, path in zip(names, paths)]
@@ -93,7 +98,9 @@ def select_saver(base_train: str, saver_train: Sequence[str],
                  base_test: Optional[str] = None,
                  saver_test: Optional[Sequence[str]] = None, max_drop: float = 0.005,
                  rule: str = 'max_prob', out: str = 'results/selection.csv',
-                 overwrite: bool = False) -> dict:
+                 overwrite: bool = False, cost: str = 'macs',
+                 latency_table: Optional[str] = None, batch_size: int = 32,
+                 backend: str = 'pytorch', device: str = 'cpu') -> dict:
     """Rank candidate savers by ``delta C_tr`` and validate on test records.
 
     ``delta C_tr`` is computed on the training records only (the paper records
@@ -121,12 +128,25 @@ def select_saver(base_train: str, saver_train: Sequence[str],
         rule (str): Exit rule, a key of ``tinysaver_mm.core.CONFIDENCE_RULES``.
         out (str): CSV path; the plot goes beside it with ``.png``.
         overwrite (bool): Replace those files when they exist.
+        cost (str): What ranks the candidates: ``'macs'`` (the paper's
+            ``c = saver MACs / base MACs``) or ``'latency'`` (``c = saver ms /
+            base ms`` per image at ``batch_size``, from ``latency_table``).
+            With a latency table both rankings are in the rows
+            (``rank_macs``, ``rank_latency``), whichever ranks.
+        latency_table (str, optional): Per-stage latency CSV of
+            ``tools/benchmark.py`` holding every candidate and the base (by
+            the records' ``model``).
+        batch_size (int): Deployment batch size (latency).
+        backend (str): Whose measured times count (latency).
+        device (str): Whose measured times count (latency).
 
     Returns:
-        dict: ``rows`` (one per candidate, best first, keys
-        ``SELECTION_COLUMNS``; missing test values are NaN), ``spearman_rho``
-        and ``spearman_p`` (None unless >= 3 candidates have a test saving),
-        ``csv`` and ``png`` paths.
+        dict: ``rows`` (one per candidate, best first by ``cost``, keys
+        ``SELECTION_COLUMNS``; missing values are NaN), ``spearman_rho``
+        and ``spearman_p`` (None unless >= 3 candidates have a test saving;
+        against the saving of that cost), ``choice_macs`` and
+        ``choice_latency`` (the best by each; None without a table), ``csv``
+        and ``png`` paths.
 
     Raises:
         ValueError: On no candidate, lists of different lengths, a test base
@@ -138,11 +158,18 @@ def select_saver(base_train: str, saver_train: Sequence[str],
     from scipy.stats import spearmanr
     saver_train, saver_test, max_drop = _check_args(saver_train, base_test, saver_test,
                                                     max_drop)
+    if cost not in COSTS:
+        raise ValueError(f'cost={cost!r} is unknown; choose one of {COSTS}.')
+    if cost == 'latency' and latency_table is None:
+        raise ValueError("cost='latency' needs a latency table (--latency-table, written by "
+                         'tools/benchmark.py).')
     png = osp.splitext(out)[0] + '.png'
     check_outputs([out, png], overwrite, [base_train, base_test, *saver_train, *(saver_test or [])])
     train = [load_pair(p, base_train, rule) for p in saver_train]
     test = [load_pair(p, base_test, rule) for p in saver_test] if saver_test else None
     names = _candidate_names(train, saver_train)
+    lat = _latencies(latency_table, train, saver_train, base_train, backend, device,
+                     batch_size) if latency_table else None
     plotted = test or train
     ops = [_operating_point(p, AccuracyDropCalibrator(max_drop), n)
            for p, n in zip(plotted, names)]
@@ -155,7 +182,15 @@ def select_saver(base_train: str, saver_train: Sequence[str],
                    threshold_tr=m['threshold'], top1_saver_test=math.nan,
                    gmacs_base=tr['gmacs_base'], exit_ratio_test=math.nan,
                    threshold_test=math.nan, top1_cascade_test=math.nan,
-                   record_train=saver_train[i], record_test='', _index=i)
+                   record_train=saver_train[i], record_test='', _index=i,
+                   ms_per_img_saver=math.nan, ms_per_img_base=math.nan, c_latency=math.nan,
+                   delta_ctr_latency=math.nan, test_ms_saved_pct=math.nan,
+                   rank_macs=math.nan, rank_latency=math.nan)
+        if lat:
+            ms_s, ms_b = lat['savers'][i].ms_per_img(batch_size), lat['base'].ms_per_img(batch_size)
+            row.update(ms_per_img_saver=ms_s, ms_per_img_base=ms_b, c_latency=ms_s / ms_b,
+                       delta_ctr_latency=delta_ctr(tr['confidence'], tr['saver_correct'],
+                                                   tr['base_correct'], ms_s, ms_b)['delta_ctr'])
         if test:
             row.update(top1_saver_test=100 * float(np.mean(test[i]['saver_correct'])),
                        record_test=saver_test[i])
@@ -163,21 +198,46 @@ def select_saver(base_train: str, saver_train: Sequence[str],
             row.update(test_macs_saved_pct=ops[i]['macs_saved_pct'],
                        exit_ratio_test=ops[i]['exit_ratio'],
                        threshold_test=ops[i]['threshold'], top1_cascade_test=ops[i]['top1'])
+            if lat:
+                ms = float(cascade_ms_per_img(ops[i]['exit_ratio'], lat['savers'][i],
+                                              lat['base'], batch_size))
+                row['test_ms_saved_pct'] = 100.0 * (1.0 - ms / row['ms_per_img_base'])
         rows.append(row)
-    rows.sort(key=lambda r: r['delta_ctr'])  # stable: ties keep the input order
+    keys = {'macs': 'delta_ctr', 'latency': 'delta_ctr_latency'}
+    for name, key in keys.items():
+        if name == 'macs' or lat:
+            for rank, row in enumerate(sorted(rows, key=lambda r, k=key: r[k]), 1):
+                row[f'rank_{name}'] = rank
+    rows.sort(key=lambda r: r[keys[cost]])  # stable: ties keep the input order
     for rank, row in enumerate(rows, 1):
         row['rank'] = rank
-    valid = [r for r in rows if not math.isnan(r['test_macs_saved_pct'])]
+    saved = 'test_ms_saved_pct' if cost == 'latency' else 'test_macs_saved_pct'
+    valid = [r for r in rows if not math.isnan(r[saved])]
     rho = p_value = None
     if len(valid) >= 3:
-        res = spearmanr([r['delta_ctr'] for r in valid],
-                        [r['test_macs_saved_pct'] for r in valid])
+        res = spearmanr([r[keys[cost]] for r in valid], [r[saved] for r in valid])
         rho, p_value = float(res[0]), float(res[1])
+    choice = {name: next((r['saver'] for r in rows if r[f'rank_{name}'] == 1), None)
+              for name in keys}
     order = [r.pop('_index') for r in rows]
     write_csv(rows, out, SELECTION_COLUMNS)  # the table describes this run only
     plot_saver_candidates([(r, plotted[i], ops[i]) for r, i in zip(rows, order)],
                           max_drop, 'test' if test else 'train', png)
-    return dict(rows=rows, spearman_rho=rho, spearman_p=p_value, csv=out, png=png)
+    return dict(rows=rows, spearman_rho=rho, spearman_p=p_value, csv=out, png=png,
+                cost=cost, choice_macs=choice['macs'], choice_latency=choice['latency'])
+
+
+def _latencies(table: str, train: Sequence[dict], saver_train: Sequence[str],
+               base_train: str, backend: str, device: str, batch_size: int) -> dict:
+    """The measured times of the base and of every candidate, by the records' model names."""
+    from .latency_table import load_stage_latency, record_model_name
+    base = load_stage_latency(table, record_model_name(train[0]['base_meta'], base_train),
+                              backend, device)
+    savers = [load_stage_latency(table, record_model_name(p['meta'], path), backend, device)
+              for p, path in zip(train, saver_train)]
+    for stage in [base, *savers]:
+        stage.ms_per_img(batch_size)  # a batch size outside the measured ones: say so now
+    return dict(base=base, savers=savers)
 
 
 def _zoo_models() -> List[dict]:

@@ -1,7 +1,8 @@
 """Framework-light pieces of the TinySaver method (plain torch/numpy)."""
 from .calibration import (AccuracyDropCalibrator, BaseCalibrator,
                           ExitRatioCalibrator, GuaranteedDropCalibrator,
-                          InfeasibleTargetError, MacsBudgetCalibrator,
+                          InfeasibleTargetError, LatencyBudgetCalibrator,
+                          MacsBudgetCalibrator,
                           MapDropCalibrator, MetricDropCalibrator,
                           MIoUDropCalibrator, MultiStageDropCalibrator,
                           cascade_curve, evaluate_cascade,
@@ -18,10 +19,11 @@ from .routing import check_threshold, route_batch, take_rows
 from .thresholds import read_threshold_file, resolve_thresholds
 from .saver_selection import delta_ctr
 from .drift import DriftMonitor, check_level, drift_reference
+from .latency import StageLatency, cascade_ms_per_img, stage_latencies
 
 __all__ = [
     'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
-    'MacsBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
+    'MacsBudgetCalibrator', 'LatencyBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
     'BaseCalibrator', 'MapDropCalibrator', 'MetricDropCalibrator', 'MIoUDropCalibrator',
     'MultiStageDropCalibrator',
     'evaluate_cascade', 'joint_threshold_search',
@@ -32,5 +34,6 @@ __all__ = [
     'route_batch', 'take_rows', 'CASCADE_FIELDS', 'cascade_field_names',
     'cascade_fields', 'read_threshold_file', 'resolve_thresholds',
     'DriftMonitor', 'check_level', 'drift_reference',
+    'StageLatency', 'cascade_ms_per_img', 'stage_latencies',
     'SEG_EXIT_RULES', 'check_quantile', 'pixel_confidence', 'seg_confidence'
 ]

@@ -59,14 +59,16 @@ class ClsCase(CascadeCase):
     type_name, registry = 'TinySaverClassifier', 'mmpretrain'
 
     def build(self, threshold=0.5):
+        from mmengine.registry import DefaultScope
         from mmpretrain.registry import MODELS
         from .cls_stages import register_test_models, stage_cfg
         register_test_models()
         torch.manual_seed(0)
-        return MODELS.build(dict(type='TinySaverClassifier',
-                                 saver=stage_cfg(channels=2, mean=0.0, std=255.0),
-                                 base=stage_cfg(channels=8, mean=128.0, std=64.0),
-                                 threshold=threshold))
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            return MODELS.build(dict(type='TinySaverClassifier',
+                                     saver=stage_cfg(channels=2, mean=0.0, std=255.0),
+                                     base=stage_cfg(channels=8, mean=128.0, std=64.0),
+                                     threshold=threshold))
 
     def batch(self, n=8):
         g = torch.Generator().manual_seed(n)

@@ -32,9 +32,11 @@ def write(path, probs, labels, macs, order=None, **meta_kw) -> str:
     return str(path)
 
 
-def pair(tmp_path, n=2000, seed=0) -> tuple:
+def pair(tmp_path, n=2000, seed=0, saver_meta=None, base_meta=None) -> tuple:
     """Saver/base records of one synthetic split: the saver is right more
     often when it is sure, the base is right on 95% of the samples.
+
+    ``saver_meta`` / ``base_meta`` (dicts) replace metadata fields of each.
 
     Returns:
         tuple: ``(saver_path, base_path)`` in ``tmp_path``.
@@ -50,5 +52,5 @@ def pair(tmp_path, n=2000, seed=0) -> tuple:
     base_right = rng.random(n) < 0.95
     bpred = np.where(base_right, labels, (labels + 1) % 5)
     bprobs = np.eye(5)[bpred] * 0.9 + 0.02
-    return (write(tmp_path / 's.npz', probs, labels, 1_000_000),
-            write(tmp_path / 'b.npz', bprobs, labels, 20_000_000))
+    return (write(tmp_path / 's.npz', probs, labels, 1_000_000, **(saver_meta or {})),
+            write(tmp_path / 'b.npz', bprobs, labels, 20_000_000, **(base_meta or {})))

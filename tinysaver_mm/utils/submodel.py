@@ -5,7 +5,8 @@ from typing import Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
-__all__ = ['model_cfg_of', 'load_model_cfg', 'apply_overrides', 'resolve_stage_spec']
+__all__ = ['model_cfg_of', 'load_model_cfg', 'apply_overrides', 'resolve_stage_spec',
+           'stage_model_name']
 
 
 def model_cfg_of(cfg: Config) -> ConfigDict:
@@ -140,3 +141,20 @@ def resolve_stage_spec(spec: dict,
             "'mmpretrain::resnet/resnet18_8xb32_in1k.py') or a model dict with "
             f'type=...; got keys {sorted(spec)}.')
     return model, checkpoint
+
+
+def stage_model_name(spec) -> str:
+    """A stage's name in latency tables and records: its config's file name without ``.py``.
+
+    Args:
+        spec (dict | str): A cascade's stage spec (``cfg_path=...``), a model
+            dict, or a config path.
+
+    Returns:
+        str: E.g. ``'resnet18-w16_fmnist'``; the model type for a model dict.
+    """
+    import os.path as osp
+    path = spec if isinstance(spec, str) else (spec or {}).get('cfg_path')
+    if path:
+        return osp.splitext(osp.basename(str(path).split('::')[-1]))[0]
+    return str((spec or {}).get('type', 'model'))

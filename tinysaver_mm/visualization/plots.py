@@ -137,17 +137,28 @@ def plot_speedup(rows: List[dict], path: str) -> None:
     over all exit ratios. A batch size with only two exit ratios (batch 1: 0
     and 1) is drawn as points, since no curve joins them.
 
+    One panel per pair (columns) and backend (rows).
+
     Args:
         rows (list[dict]): Rows with pair, batch_size, exit_ratio, speedup,
-            macs_speedup and optionally stages_speedup (strings or numbers).
+            macs_speedup and optionally backend and stages_speedup (strings or
+            numbers).
         path (str): PNG file to write.
     """
     plt = _pyplot()
-    pairs: Dict[str, Dict[int, list]] = {}
+    pairs: Dict[tuple, Dict[int, list]] = {}
     for r in rows:
-        pairs.setdefault(r['pair'], {}).setdefault(int(r['batch_size']), []).append(r)
-    fig, axes = plt.subplots(1, len(pairs), figsize=(6 * len(pairs), 4.5), squeeze=False)
-    for ax, (pair, by_bs) in zip(axes[0], sorted(pairs.items())):
+        key = (r.get('backend') or 'pytorch', r['pair'])
+        pairs.setdefault(key, {}).setdefault(int(r['batch_size']), []).append(r)
+    names = sorted({p for _, p in pairs})
+    backends = sorted({b for b, _ in pairs}, key=lambda b: (b != 'pytorch', b))
+    fig, axes = plt.subplots(len(backends), len(names), figsize=(6 * len(names),
+                             4.5 * len(backends)), squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for (backend, pair), by_bs in sorted(pairs.items()):
+        ax = axes[backends.index(backend)][names.index(pair)]
+        ax.set_visible(True)
         for i, (bs, rs) in enumerate(sorted(by_bs.items())):
             rs = sorted(rs, key=lambda r: float(r['exit_ratio']))
             x = [float(r['exit_ratio']) for r in rs]
@@ -166,7 +177,7 @@ def plot_speedup(rows: List[dict], path: str) -> None:
                 label=f'MACs-predicted (saver/base MACs {c:.3f})')
         ax.axhline(1.0, color='gray', lw=0.8)
         ax.set_yscale('log')
-        ax.set_title(pair)
+        ax.set_title(f'{pair} [{backend}]')
         ax.set_xlabel('exit ratio (share of images answered by the saver)')
         ax.set_ylabel('speedup vs base alone (x)')
         ax.grid(alpha=0.3)

@@ -9,6 +9,7 @@ One class per file, all following :class:`BaseCalibrator`'s contract:
 ``GuaranteedDropCalibrator``   drop <= max_drop with probability >= 1 - delta
 ``ExitRatioCalibrator``        exit share >= a target
 ``MacsBudgetCalibrator``       mean GMACs per image <= a budget
+``LatencyBudgetCalibrator``    measured ms per image <= a budget
 ``MultiStageDropCalibrator``   k stages: cheapest with drop <= max_drop
 ``MetricDropCalibrator``       most MACs saved, drop of a dataset-level metric
 ``MapDropCalibrator``          detection: most MACs saved, mAP drop <= max_drop
@@ -20,6 +21,8 @@ from .base import BaseCalibrator, cascade_curve
 from .exit_ratio import ExitRatioCalibrator
 from .guaranteed_drop import (GuaranteedDropCalibrator, InfeasibleTargetError,
                               records_needed, violation_rate)
+from .budget import BudgetCalibrator
+from .latency_budget import LatencyBudgetCalibrator
 from .macs_budget import MacsBudgetCalibrator
 from .map_drop import MapDropCalibrator
 from .metric_drop import MetricDropCalibrator
@@ -30,7 +33,7 @@ from .multistage_drop import (MultiStageDropCalibrator, evaluate_cascade,
 __all__ = [
     'BaseCalibrator', 'cascade_curve', 'AccuracyDropCalibrator',
     'GuaranteedDropCalibrator', 'InfeasibleTargetError', 'violation_rate',
-    'records_needed', 'ExitRatioCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
+    'records_needed', 'ExitRatioCalibrator', 'BudgetCalibrator', 'LatencyBudgetCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
     'MetricDropCalibrator', 'MIoUDropCalibrator',
     'MultiStageDropCalibrator', 'evaluate_cascade', 'joint_threshold_search'
 ]

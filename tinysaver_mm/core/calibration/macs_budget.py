@@ -1,12 +1,11 @@
 """Exit threshold whose mean cascade cost fits a GMACs budget."""
-import numpy as np
-
-from .base import _TOL, _CurveCalibrator, _positive
+from .base import _positive
+from .budget import BudgetCalibrator
 
 __all__ = ['MacsBudgetCalibrator']
 
 
-class MacsBudgetCalibrator(_CurveCalibrator):
+class MacsBudgetCalibrator(BudgetCalibrator):
     """Highest threshold whose mean cascade cost fits a GMACs budget.
 
     The cost per image is ``gmacs_saver + (1 - exit_ratio) * gmacs_base``
@@ -21,7 +20,7 @@ class MacsBudgetCalibrator(_CurveCalibrator):
     Attributes:
         threshold_, exit_ratio_, accuracy_, base_accuracy_, saver_accuracy_:
             As in :class:`ExitRatioCalibrator`.
-        gmacs_ (float): Mean GMACs per image at ``threshold_`` on the records.
+        gmacs_, cost_ (float): Mean GMACs per image at ``threshold_`` on the records.
 
     Raises:
         ValueError: If a cost is not a positive number, or the budget is below
@@ -38,10 +37,12 @@ class MacsBudgetCalibrator(_CurveCalibrator):
                 f'max_gmacs={max_gmacs!r} is infeasible: the saver alone costs '
                 f'gmacs_saver={gmacs_saver!r} per image, so even with every '
                 'sample exiting the cascade cannot be that cheap.')
+        self.budget = self.max_gmacs
+
+    def cost(self, exit_ratio):
+        return self.gmacs_saver + (1.0 - exit_ratio) * self.gmacs_base
 
     def _choose(self, curve, confidence, saver_correct, base_correct):
-        cost = self.gmacs_saver + (1.0 - curve['exit_ratio']) * self.gmacs_base
-        # all exit at the last threshold: cost = saver <= budget (checked)
-        idx = int(np.argmax(cost <= self.max_gmacs + _TOL))
-        self.gmacs_ = float(cost[idx])
+        idx = super()._choose(curve, confidence, saver_correct, base_correct)
+        self.gmacs_ = self.cost_
         return idx

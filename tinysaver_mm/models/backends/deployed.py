@@ -14,7 +14,8 @@ __all__ = ['BACKENDS', 'deployed_parts']
 BACKENDS = ('pytorch', 'onnxruntime')
 
 
-def deployed_parts(cascade, backend: str, deploy_dir: Optional[str]) -> Dict[str, OnnxStage]:
+def deployed_parts(cascade, backend: str, deploy_dir: Optional[str],
+                   with_evaluator: bool = True) -> Dict[str, OnnxStage]:
     """The deployed runner of each part of ``cascade`` under ``backend``.
 
     Args:
@@ -22,6 +23,8 @@ def deployed_parts(cascade, backend: str, deploy_dir: Optional[str]) -> Dict[str
         backend (str): One of :data:`BACKENDS`.
         deploy_dir (str, optional): Written by ``tools/deploy.py``; needed
             for ``'onnxruntime'``.
+        with_evaluator (bool): Whether the learned exit head is exported too
+            (classification); detection keeps it in PyTorch.
 
     Returns:
         dict[str, OnnxStage]: Empty for ``'pytorch'``; else one per stage and
@@ -45,7 +48,12 @@ def deployed_parts(cascade, backend: str, deploy_dir: Optional[str]) -> Dict[str
     from .onnx_stage import import_onnxruntime
     import_onnxruntime()  # say what is missing before anything is read
     manifest = load_manifest(deploy_dir)
-    check_manifest(manifest, cascade_fingerprints(cascade), cascade.exit_rule,
+    task, mine = manifest.get('task', 'classification'), getattr(cascade, 'deploy_task',
+                                                                 'classification')
+    if task != mine:
+        raise ValueError(f'{deploy_dir} is a {task} export but {type(cascade).__name__} is a '
+                         f'{mine} cascade; run tools/deploy.py on this config.')
+    check_manifest(manifest, cascade_fingerprints(cascade, with_evaluator), cascade.exit_rule,
                    f'the manifest of {deploy_dir}')
     thresholds = [float(t) for t in cascade._thresholds]
     if manifest.get('thresholds') != thresholds:

@@ -40,6 +40,9 @@ class OnnxStage:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(num_threads or torch.get_num_threads())
         options.inter_op_num_threads = 1
+        # a spinning pool keeps its cores busy after each run, slowing the next
+        # session (the base after the saver) or PyTorch call in this process
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         self.session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
         self.input_name = self.session.get_inputs()[0].name
         self.path, self.name = path, name
@@ -48,11 +51,15 @@ class OnnxStage:
         """Run on a batch (a stacked tensor or a list of same-shape images).
 
         Returns:
-            torch.Tensor: The output (float32, on the inputs' device).
+            torch.Tensor: The (first) output (float32, on the inputs' device).
         """
+        return self.run_all(x)[0]
+
+    def run_all(self, x: Union[torch.Tensor, List[torch.Tensor]]) -> List[torch.Tensor]:
+        """Every output of the graph on a batch, in the graph's order."""
         if not torch.is_tensor(x):
             x = torch.stack(list(x))
         device = x.device
         arr = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
-        out = self.session.run(None, {self.input_name: arr})[0]
-        return torch.from_numpy(out).to(device)
+        return [torch.from_numpy(o).to(device)
+                for o in self.session.run(None, {self.input_name: arr})]

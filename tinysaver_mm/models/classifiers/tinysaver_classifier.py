@@ -159,8 +159,16 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
         exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'max_prob')
         self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
         self.init_evaluator(evaluator, threshold)
-        self.backend, self.deploy_dir = backend, deploy_dir
+        self.use_backend(backend, deploy_dir)
+
+    def use_backend(self, backend: str, deploy_dir: Optional[str] = None) -> None:
+        """Run the stages with ``backend`` from now on (see the class's Args).
+
+        Raises:
+            ValueError, ImportError: As the constructor, for these two arguments.
+        """
         self._deployed = deployed_parts(self, backend, deploy_dir)
+        self.backend, self.deploy_dir = backend, deploy_dir
 
     def build_stage(self, cfg: dict, role: str) -> nn.Module:
         """Build one classifier; refuse multi-label heads (softmax exits need one label)."""

@@ -49,6 +49,7 @@ class DetBranch:
                     "(e.g. dict(type='Resize', ...)).")
         self._transforms = None
         self._feature_store: List[Tuple[torch.Tensor, ...]] = []
+        self.session = None  # an exported DetStageGraph run by a backend (None: PyTorch)
 
     def _compose(self):
         if self._transforms is None:
@@ -160,6 +161,8 @@ class DetBranch:
         """
         imgs, samples = self.prepare(inputs, data_samples)
         x, samples = self.preprocess(imgs, samples)
+        if self.session is not None:
+            return self._predict_deployed(x, samples, with_features)
         handle = None
         if with_features:
             self._feature_store.clear()
@@ -174,6 +177,18 @@ class DetBranch:
             pooled = pool_valid(self._feature_store[-1], samples)
             self._feature_store.clear()
         return [r.pred_instances for r in results], pooled
+
+    def _predict_deployed(self, x: torch.Tensor, samples: list, with_features: bool
+                          ) -> Tuple[list, Optional[torch.Tensor]]:
+        """The exported graph's maps, decoded by the PyTorch head (NMS in Python)."""
+        maps = self.session.run_all(x)
+        levels = len(maps) // 3
+        cls_scores, bbox_preds = maps[:levels], maps[levels:2 * levels]
+        results = self.model.bbox_head.predict_by_feat(
+            cls_scores, bbox_preds, batch_img_metas=[s.metainfo for s in samples],
+            rescale=True)
+        pooled = pool_valid(maps[2 * levels:], samples) if with_features else None
+        return list(results), pooled
 
 
 def pool_valid(feats: Sequence[torch.Tensor], samples: Sequence) -> torch.Tensor:

@@ -59,6 +59,11 @@ class TinySaverDetector(BaseCascade, BaseDetector):
             cascade's backbones are its stages'. It exists for host tools
             that read ``cfg.model.backbone`` (mmdet's ``init_detector`` clears
             its ``init_cfg``), so a cascade config may carry ``backbone=dict()``.
+        backend (str): How a stage runs: ``'pytorch'`` (default) or
+            ``'onnxruntime'``: each single-stage detector's backbone, neck and
+            head from ``deploy_dir`` (``tools/deploy.py``); preprocessing,
+            box decoding + NMS and the evaluator head stay in PyTorch.
+        deploy_dir (str, optional): The deployment directory.
 
     Raises:
         ValueError: On a bad threshold or rule, detectors with different
@@ -70,6 +75,7 @@ class TinySaverDetector(BaseCascade, BaseDetector):
     exit_rules = tuple(sorted(DET_EXIT_RULES)) + ('evaluator', )
     stage_registry, stage_scope = MODELS, 'mmdet'
     stage_keys = ('pipeline', )
+    deploy_task = 'detection'
     train_hint = ('train the saver and base with tools/train.py and the evaluator with '
                   'tools/train_evaluator.py.')
     stage_num_classes = staticmethod(detector_num_classes)
@@ -79,7 +85,8 @@ class TinySaverDetector(BaseCascade, BaseDetector):
                  report: bool = False, mids: Optional[Sequence[dict]] = None,
                  empty_exits: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None,
-                 backbone: Optional[dict] = None):
+                 backbone: Optional[dict] = None, backend: str = 'pytorch',
+                 deploy_dir: Optional[str] = None):
         own = {k: v for k, v in (backbone or {}).items() if not (k == 'init_cfg' and v is None)}
         if own:
             raise ValueError(f'backbone={dict(backbone)!r}: a TinySaverDetector has no backbone '
@@ -95,6 +102,20 @@ class TinySaverDetector(BaseCascade, BaseDetector):
         self.branches: Dict[str, DetBranch] = {}
         self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
         self.init_evaluator(evaluator, threshold)
+        self.use_backend(backend, deploy_dir)
+
+    def use_backend(self, backend: str, deploy_dir: Optional[str] = None) -> None:
+        """Run the detectors' graphs with ``backend`` from now on (see Args).
+
+        Raises:
+            ValueError: On an unknown backend, a missing ``deploy_dir`` or a
+                manifest of another cascade; ImportError without onnxruntime.
+        """
+        from ..backends.deployed import deployed_parts
+        sessions = deployed_parts(self, backend, deploy_dir, with_evaluator=False)
+        for role in self.stage_names:
+            self.branches[role].session = sessions.get(role)
+        self.backend, self.deploy_dir = backend, deploy_dir
 
     # ------------------------------------------------------------------ build
     def build_stage(self, cfg: dict, role: str, pipeline=None) -> nn.Module:
