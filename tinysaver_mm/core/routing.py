@@ -6,24 +6,29 @@ import torch
 __all__ = ['check_threshold', 'take_rows', 'route_batch']
 
 
-def check_threshold(threshold: float, name: str = 'threshold') -> float:
+def check_threshold(threshold: float, name: str = 'threshold', allow_off: bool = False) -> float:
     """Validate an exit threshold.
 
     Args:
         threshold (float): The value to check.
         name (str): How to call it in the error message.
+        allow_off (bool): Whether a value above 1 is accepted, turning that
+            exit off (no confidence in [0, 1] reaches it). Defaults to False.
 
     Returns:
         float: ``threshold`` as a float.
 
     Raises:
-        ValueError: If it is not a number in [0, 1].
+        ValueError: If it is not a number in [0, 1] (or above 1 with
+            ``allow_off``).
     """
     try:
         value = float(threshold)
     except (TypeError, ValueError):
         raise ValueError(f'{name} must be a number in [0, 1], got '
                          f'{threshold!r}.') from None
+    if allow_off and value > 1.0:
+        return value
     if not 0.0 <= value <= 1.0:
         raise ValueError(
             f'{name}={threshold!r} is outside [0, 1]: confidences are in '

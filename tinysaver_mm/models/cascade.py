@@ -95,6 +95,8 @@ class BaseCascade:
         carries_state (bool): Whether :meth:`run_stage` takes and returns a
             per-row state (``run_stage(step, inputs, samples, state) ->
             (outputs, state)``), e.g. features a later step resumes from.
+        thresholds_may_be_off (bool): Whether a threshold above 1 is
+            accepted (that exit turned off), e.g. an ESN's inner exits.
     """
 
     exit_rules: Tuple[str, ...] = ()
@@ -104,6 +106,7 @@ class BaseCascade:
     tensor_stage: str = 'base'
     train_hint: str = 'train its stages separately with tools/train.py.'
     carries_state: bool = False
+    thresholds_may_be_off: bool = False
 
     # ------------------------------------------------------------------ build
     def init_cascade(self, saver: dict, base: dict, mids: Optional[Sequence[dict]],
@@ -416,7 +419,8 @@ class BaseCascade:
     @threshold.setter
     def threshold(self, value) -> None:
         self._thresholds = resolve_thresholds(value, len(self.route_names) - 1,
-                                              self.route_names, self.exit_rule)
+                                              self.route_names, self.exit_rule,
+                                              allow_off=self.thresholds_may_be_off)
 
     # ------------------------------------------------------------------ modes
     def frozen_parts(self) -> List[str]:

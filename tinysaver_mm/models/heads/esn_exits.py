@@ -61,10 +61,13 @@ class ESNExits(BaseModule):
     normalised (LayerNorm) and projected to ``dim``. The tokens go through
     ``num_attn_layers`` pre-norm causal self-attention blocks; exit ``j``
     (1-based: exit 0 is the saver itself) reads the token of its base stage,
-    and its logits are a linear head on it plus the saver's logits. The
-    SHA-256 fingerprints of the saver and the base it was trained for are
-    buffers (all zeros until trained), so a cascade refuses it next to other
-    stages.
+    and its logits are a linear head on it plus the saver's logits (the
+    ESN). Without the saver token (``use_saver_token=False``, the ablation:
+    plain attached exits as in SDN/DyCE) an exit's logits are its linear
+    head alone, the saver's logits are not added, and the loss weighs every
+    image 1. The SHA-256 fingerprints of the saver and the base it was
+    trained for are buffers (all zeros until trained), so a cascade refuses
+    it next to other stages.
 
     Args:
         in_channels (Sequence[int]): Width of each token's pooled feature, in
@@ -73,9 +76,11 @@ class ESNExits(BaseModule):
         dim (int): Token width. Defaults to 64.
         num_attn_layers (int): Causal self-attention blocks. Defaults to 1.
         num_heads (int): Attention heads (dividing ``dim``). Defaults to 1.
-        use_saver_token (bool): Whether the saver's feature is token 0 (the
-            ESN); False gives plain attached exits (SDN/DyCE), which still
-            add the saver's logits. Defaults to True.
+        mlp_ratio (int): Hidden width of each block's MLP over ``dim``.
+            Defaults to 2.
+        use_saver_token (bool): Whether the saver's feature is token 0 and
+            its logits are added to every exit's (the ESN); False gives plain
+            attached exits (SDN/DyCE). Defaults to True.
         init_cfg (dict, optional): mmengine init config.
 
     Raises:
@@ -84,21 +89,26 @@ class ESNExits(BaseModule):
     """
 
     def __init__(self, in_channels: Sequence[int], num_classes: int, dim: int = 64,
-                 num_attn_layers: int = 1, num_heads: int = 1, use_saver_token: bool = True,
+                 num_attn_layers: int = 1, num_heads: int = 1, mlp_ratio: int = 2,
+                 use_saver_token: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.dim = positive_int(dim, 'exits.dim')
         positive_int(num_attn_layers, 'exits.num_attn_layers')
         positive_int(num_heads, 'exits.num_heads')
+        positive_int(mlp_ratio, 'exits.mlp_ratio')
         positive_int(num_classes, 'num_classes')
         if dim % num_heads:
             raise ValueError(f'exits.num_heads={num_heads} must divide exits.dim={dim}.')
         self.in_channels = [positive_int(c, 'in_channels[]') for c in in_channels]
-        self.use_saver_token = bool(use_saver_token)
+        if not isinstance(use_saver_token, bool):
+            raise ValueError(f'exits.saver_token={use_saver_token!r} must be True (the ESN) '
+                             'or False (plain attached exits, the ablation).')
+        self.use_saver_token = use_saver_token
         self.num_exits = len(self.in_channels) - int(self.use_saver_token)
         self.embed = nn.ModuleList(nn.Sequential(nn.LayerNorm(c), nn.Linear(c, dim))
                                    for c in self.in_channels)
-        self.blocks = nn.Sequential(*(CausalSelfAttentionBlock(dim, num_heads)
+        self.blocks = nn.Sequential(*(CausalSelfAttentionBlock(dim, num_heads, mlp_ratio)
                                       for _ in range(num_attn_layers)))
         self.norm = nn.LayerNorm(dim)
         self.heads = nn.ModuleList(nn.Linear(dim, num_classes) for _ in range(self.num_exits))
@@ -132,10 +142,19 @@ class ESNExits(BaseModule):
         """Tokens (N, T, dim) through the causal blocks and the final norm."""
         return self.norm(self.blocks(tokens))
 
+    def _add_saver(self, logits: torch.Tensor, saver_logits: torch.Tensor) -> torch.Tensor:
+        """Exit logits plus the saver's (the ESN); unchanged without the saver token."""
+        if not self.use_saver_token:
+            return logits
+        return logits + (saver_logits if logits.dim() == 2 else saver_logits[:, None])
+
     def exit_logits(self, exit_index: int, tokens: torch.Tensor,
                     saver_logits: torch.Tensor) -> torch.Tensor:
-        """Logits of exit ``exit_index`` from the tokens up to its own (N, T, dim)."""
-        return self.heads[exit_index - 1](self.encode(tokens)[:, -1]) + saver_logits
+        """Logits of exit ``exit_index`` (N, num_classes) from the tokens up to
+        its own (N, T, dim), ``T = position(exit_index) + 1``: the causal mask
+        makes this equal to the same exit on the whole sequence."""
+        return self._add_saver(self.heads[exit_index - 1](self.encode(tokens)[:, -1]),
+                               saver_logits)
 
     def forward(self, features: Sequence[torch.Tensor],
                 saver_logits: torch.Tensor) -> torch.Tensor:
@@ -148,16 +167,26 @@ class ESNExits(BaseModule):
 
         Returns:
             Tensor: Logits (N, num_exits, num_classes).
+
+        Raises:
+            ValueError: If the number of features is not one per token.
         """
+        if len(features) != len(self.in_channels):
+            raise ValueError(f'ESNExits takes {len(self.in_channels)} token features, got '
+                             f'{len(features)}.')
         tokens = torch.stack([self.token(p, f) for p, f in enumerate(features)], dim=1)
         encoded = self.encode(tokens)
-        return torch.stack([self.heads[j - 1](encoded[:, self.position(j)])
-                            for j in range(1, self.num_exits + 1)], dim=1) + saver_logits[:, None]
+        return self._add_saver(torch.stack([self.heads[j - 1](encoded[:, self.position(j)])
+                                            for j in range(1, self.num_exits + 1)], dim=1),
+                               saver_logits)
 
     def loss(self, logits: torch.Tensor, saver_logits: torch.Tensor,
              labels: torch.Tensor) -> Dict[str, torch.Tensor]:
         """The official ESN loss: per-exit cross-entropy, each image weighted by
         2 x (1 - the saver's max-softmax confidence), summed over exits.
+
+        Without the saver token (the ablation) every image weighs 1: plain
+        attached exits train on every image alike, as SDN/DyCE do.
 
         Args:
             logits (Tensor): Every exit's logits (N, num_exits, num_classes).
@@ -167,7 +196,10 @@ class ESNExits(BaseModule):
         Returns:
             dict[str, Tensor]: ``loss`` (what the optimiser minimises).
         """
-        weight = 2.0 * (1.0 - F.softmax(saver_logits.detach().float(), dim=1).amax(dim=1))
+        if self.use_saver_token:
+            weight = 2.0 * (1.0 - F.softmax(saver_logits.detach().float(), dim=1).amax(dim=1))
+        else:
+            weight = torch.ones(len(labels), device=logits.device)
         total = logits.new_zeros(())
         for j in range(logits.shape[1]):
             total = total + (F.cross_entropy(logits[:, j].float(), labels,
