@@ -36,6 +36,7 @@ def esn_cfg(threshold: Sequence[float], after: Sequence[int] = (0, 2), dim: int 
     return dict(type='TinySaverESN',
                 saver=saver or resnet_cifar_cfg(2, num_classes, strides=(2, 2, 2, 2)),
                 base=base or resnet_cifar_cfg(4, num_classes, mean=128.0, std=64.0),
-                exits=dict(dim=dim, num_attn_layers=num_attn_layers, after=list(after),
+                exits=dict(dim=dim, num_attn_layers=num_attn_layers,
+                           after=list(after) if isinstance(after, tuple) else after,
                            saver_token=saver_token, **exits),
                 threshold=list(threshold))

@@ -96,6 +96,9 @@ class TinySaverESN(BaseCascade, BaseClassifier):
             then one per ``after`` stage (``[t_saver, t_exit1, ...]``), each in
             [0, 1]; a value above 1 turns that exit off. Or a calibration
             JSON holding ``thresholds``.
+        exit_rule (str): Only ``'max_prob'`` (every exit's confidence is its
+            max softmax probability); accepted so a ``TinySaverClassifier``
+            config can be inherited.
         data_preprocessor (dict, optional): For stages without one.
         init_cfg (dict, optional): Unused by the cascade itself.
 
@@ -116,11 +119,11 @@ class TinySaverESN(BaseCascade, BaseClassifier):
     train_hint = 'only its exits train.'
 
     def __init__(self, saver: dict, base: dict, exits: dict,
-                 threshold: Union[Sequence[float], str],
+                 threshold: Union[Sequence[float], str], exit_rule: str = 'max_prob',
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg, data_preprocessor=BaseDataPreprocessor())
         exits = self._check_exit_keys(exits)
-        self.init_cascade(saver, base, None, None, 'max_prob', data_preprocessor,
+        self.init_cascade(saver, base, None, None, exit_rule, data_preprocessor,
                           train_part='exits')
         self.adapter = stage_adapter(self.base.backbone, 'base')
         self.after = self._check_after(exits.pop('after'))
