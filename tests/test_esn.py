@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tinysaver_mm.testing.esn_stages import esn_cfg, resnet_cifar_cfg
+from tinysaver_mm.testing.esn_stages import esn_cfg, exit_modules_macs, resnet_cifar_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 OFF = 1.5  # a threshold above 1 turns an exit off
@@ -188,20 +188,7 @@ def test_macs_add_up_to_each_part_counted_alone():
     prefix = {i: count(nn.Sequential(*stem, *[getattr(bb, f'layer{k + 1}') for k in range(i + 1)]),
                        x_b) for i in AFTER}
 
-    class ExitModules(nn.Module):  # what exit j computes: its new token(s), attention, head
-        def __init__(self, j):
-            super().__init__()
-            self.j, self.exits = j, exits
-
-        def forward(self, feats, saver_logits):
-            new = range(2) if self.j == 1 else [self.j]  # exit 1 also embeds the saver's token
-            tokens = torch.stack([self.exits.token(p, feats[p]) for p in new], 1)
-            if self.j > 1:
-                tokens = torch.cat([torch.zeros(1, self.j, exits.dim), tokens], 1)
-            return self.exits.exit_logits(self.j, tokens, saver_logits)
-
-    feats = [torch.randn(1, c) for c in exits.in_channels]
-    exit_cost = {j: count(ExitModules(j), feats, torch.randn(1, 10)) for j in (1, 2)}
+    exit_cost = exit_modules_macs(exits)
     want = {0: saver, 1: saver + prefix[0] + exit_cost[1],
             2: saver + prefix[2] + exit_cost[1] + exit_cost[2],
             3: saver + base + exit_cost[1] + exit_cost[2]}

@@ -1,7 +1,10 @@
 """Tiny random-weight ResNet_CIFAR classifiers and an ESN around them (fast tests)."""
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
-__all__ = ['resnet_cifar_cfg', 'esn_cfg']
+import torch
+import torch.nn as nn
+
+__all__ = ['resnet_cifar_cfg', 'esn_cfg', 'ExitModulesProbe', 'exit_modules_macs']
 
 
 def resnet_cifar_cfg(width: int = 4, num_classes: int = 10, strides=(1, 2, 2, 2),
@@ -40,3 +43,37 @@ def esn_cfg(threshold: Sequence[float], after: Sequence[int] = (0, 2), dim: int 
                            after=list(after) if isinstance(after, tuple) else after,
                            saver_token=saver_token, **exits),
                 threshold=list(threshold))
+
+
+class ExitModulesProbe(nn.Module):
+    """What exit ``j`` of an ESN computes besides the base stages, for a count
+    of that part alone: the token(s) it embeds (exit 1 also the saver's),
+    causal attention over the tokens up to its own, and its head.
+
+    Args:
+        exits (nn.Module): The ESN's ``ESNExits``.
+        j (int): The exit (1-based).
+    """
+
+    def __init__(self, exits: nn.Module, j: int):
+        super().__init__()
+        self.exits, self.j = exits, j
+
+    def forward(self, feats: Sequence[torch.Tensor], saver_logits: torch.Tensor) -> torch.Tensor:
+        pos = self.exits.position(self.j)
+        new = range(pos + 1) if self.j == 1 else [pos]
+        tokens = torch.stack([self.exits.token(p, feats[p]) for p in new], 1)
+        earlier = torch.zeros(1, pos + 1 - len(new), self.exits.dim)
+        return self.exits.exit_logits(self.j, torch.cat([earlier, tokens], 1), saver_logits)
+
+
+def exit_modules_macs(exits: nn.Module, num_classes: int = 10) -> Dict[int, int]:
+    """mmengine's MACs count of each exit's own modules (:class:`ExitModulesProbe`).
+
+    Returns:
+        dict[int, int]: MACs per image of exit ``j``, for every exit.
+    """
+    from mmengine.analysis import FlopAnalyzer
+    feats = [torch.randn(1, c) for c in exits.in_channels]
+    return {j: int(FlopAnalyzer(ExitModulesProbe(exits, j), (feats, torch.randn(1, num_classes))
+                                ).total()) for j in range(1, exits.num_exits + 1)}
