@@ -253,6 +253,32 @@ def test_only_the_exits_train_and_the_loss_is_the_official_one(saver_token):
                if v.dtype.is_floating_point)
 
 
+def test_init_weights_keeps_the_loaded_stages():
+    model = build()
+    before = {r: copy.deepcopy(getattr(model, r).state_dict()) for r in ('saver', 'base')}
+    model.init_weights()  # what a Runner does before training
+    for r, sd in before.items():
+        assert all(torch.equal(getattr(model, r).state_dict()[k], v) for k, v in sd.items())
+
+
+def test_an_exits_checkpoint_loads_strictly_and_is_bound_to_its_saver_and_base(tmp_path):
+    from tinysaver_mm.utils import state_dict_fingerprint
+    model = build()
+    model.exits.set_trained_for(state_dict_fingerprint(model.saver),
+                                state_dict_fingerprint(model.base))
+    path = str(tmp_path / 'exits.pth')
+    torch.save(dict(state_dict=model.exits.state_dict()), path)
+    loaded = build(seed=0, checkpoint=path)
+    assert all(torch.equal(loaded.exits.state_dict()[k], v)
+               for k, v in model.exits.state_dict().items())
+    raw = raw_batch(4)
+    assert len(loaded.predict(raw)) == 4
+    with pytest.raises(ValueError, match='exits was trained for another saver'):
+        build(seed=1, checkpoint=path)  # other random stage weights
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        build(checkpoint=str(tmp_path / 'missing.pth'))
+
+
 # ---------------------------------------------------------------- bad input
 def test_a_base_backbone_without_an_adapter_is_refused():
     from tinysaver_mm.testing import stage_cfg
@@ -346,6 +372,35 @@ def test_stage_adapters_run_the_backbone_as_its_own_forward(backbone):
         got = adapter.outputs(h)
     assert len(got) == len(want) and all(torch.allclose(a, b, atol=1e-5)
                                          for a, b in zip(got, want))
+
+
+@pytest.mark.parametrize('backbone, neck', [  # as mmpretrain's configs: ConvNeXt pools itself
+    (dict(type='ConvNeXt', arch=dict(depths=[1, 1, 1, 1], channels=[8, 16, 32, 64]),
+          in_channels=1), None),
+    (dict(type='SwinTransformer', arch=dict(embed_dims=8, depths=[1, 1, 1, 1],
+                                            num_heads=[1, 1, 1, 1]),
+          img_size=32, window_size=2, in_channels=1, pad_small_map=True),
+     dict(type='GlobalAveragePooling')),
+])
+def test_convnext_and_swin_bases_route_through_every_exit(backbone, neck):
+    base = dict(resnet_cifar_cfg(4), backbone=backbone, neck=neck,
+                head=dict(type='LinearClsHead', num_classes=10, in_channels=64))
+    model = build(base=base, after=(0, 1, 2), threshold=[OFF] * 4)
+    raw = raw_batch(32, size=32)
+    alone = model.base.predict(prep(model, 'base', raw))
+    assert all(torch.allclose(ds.pred_score, r.pred_score, atol=1e-5)
+               for ds, r in zip(model.predict(raw), alone))
+    features, saver_logits = model.unrouted(raw)  # the unrouted forward, every exit
+    with torch.no_grad():
+        exits = model.exits(features, saver_logits)
+    probs = torch.cat([torch.cat([saver_logits[:, None], exits], 1).softmax(-1),
+                       torch.stack([r.pred_score for r in alone])[:, None]], 1)
+    model.threshold, exited_at = staged_thresholds(probs)
+    out = model.predict(raw)
+    assert [ds.exited_at for ds in out] == exited_at.tolist()
+    assert sorted(set(exited_at.tolist())) == [0, 1, 2, 3, 4]
+    assert all(torch.allclose(ds.pred_score, probs[i, ds.exited_at], atol=1e-5)
+               for i, ds in enumerate(out))
 
 
 def test_an_adapter_refuses_a_backbone_returning_other_stages():

@@ -327,6 +327,13 @@ class TinySaverESN(BaseCascade, BaseClassifier):
         return macs
 
     # ------------------------------------------------------------------ modes
+    def init_weights(self) -> None:
+        """Initialise nothing but untrained exits: the saver and the base keep
+        their loaded weights (mmengine's Runner calls this before training,
+        which would otherwise re-initialise every frozen stage)."""
+        if self.checkpoints.get('exits') is None:
+            self.exits.init_weights()
+
     def _forward(self, inputs: Inputs, data_samples=None) -> torch.Tensor:
         """Tensor mode: the routed class probabilities (N, num_classes)."""
         return self.route(inputs)[0]
