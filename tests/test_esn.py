@@ -98,8 +98,9 @@ def test_inner_exits_off_is_tinysaver_classifier_at_the_same_threshold():
     t = float(reference(model, raw)[:, 0].max(-1).values.median())
     model.threshold = [t, OFF, OFF]
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        plain = MODELS.build(dict(type='TinySaverClassifier', saver=resnet_cifar_cfg(2, strides=(2, 2, 2, 2)),
-                                  base=resnet_cifar_cfg(4, mean=128.0, std=64.0), threshold=t)).eval()
+        cfg = esn_cfg([t, OFF, OFF])  # the same saver and base configs
+        plain = MODELS.build(dict(type='TinySaverClassifier', saver=cfg['saver'],
+                                  base=cfg['base'], threshold=t)).eval()
     plain.saver.load_state_dict(model.saver.state_dict())
     plain.base.load_state_dict(model.base.state_dict())
     ours, theirs = model.predict(raw), plain.predict(raw)

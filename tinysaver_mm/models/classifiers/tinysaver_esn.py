@@ -69,8 +69,10 @@ class TinySaverESN(BaseCascade, BaseClassifier):
     Routing steps (:attr:`route_names`, the ``cascade_stages`` of every
     prediction): ``'saver'``, ``'exit1'``, ..., ``'exitK'``, ``'base'``. The
     MACs of step ``exitj`` are those of the base stages run since the
-    previous step plus the exit modules of exit ``j`` (the saver's token is
-    embedded at ``exit1``, where the first rows need it); those of
+    previous step plus the exit modules of exit ``j``: its token, the causal
+    blocks over the tokens so far (run again at each exit, no cache) and
+    its head (the saver's token is embedded at ``exit1``, where the first
+    rows need it); those of
     ``'base'`` the remaining stages, neck and head. Besides the cascade
     fields of :mod:`tinysaver_mm.core.fields`, every prediction carries
     ``exited_at`` (the exit index: 0 the saver, ``K + 1`` the base head) and
@@ -230,6 +232,12 @@ class TinySaverESN(BaseCascade, BaseClassifier):
         """
         if step == 0:
             feat, logits = self.saver_forward(x)
+            if self.exits.use_saver_token and feat.shape[1] != self.exits.in_channels[0]:
+                raise ValueError(
+                    f'The saver\'s pooled feature has {feat.shape[1]} channels but its head '
+                    f'says in_channels={self.exits.in_channels[0]} (the saver token\'s width); '
+                    'use a saver whose neck pools its last feature map for its head (e.g. '
+                    'GlobalAveragePooling), or exits.saver_token=False.')
             return F.softmax(logits.float(), dim=1), dict(saver_feat=feat, saver_logits=logits)
         if step == 1:
             fmap = self.adapter.stem(x)
