@@ -450,3 +450,23 @@ def test_the_fashion_mnist_config_builds_and_routes_real_images_through_every_ex
     macs = sorted({ds.exited_at: ds.macs for ds in out}.items())
     assert [m for _, m in macs] == sorted(m for _, m in macs)  # later exits cost more
     assert base_hits[0].macs > base_hits[0].macs_base_alone
+
+
+def test_the_test_loop_reports_accuracy_and_every_exits_share(tmp_path):
+    """tools/test.py's path in-process (load_cfg + run_test: Runner, TinySaverMACsHook,
+    Accuracy and TinySaverMetric) on 128 real test images, exits on."""
+    from tinysaver_mm.apis import load_cfg, run_test
+    path = osp.join(ROOT, 'configs', 'fashion_mnist',
+                    'tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py')
+    cfg = load_cfg(path, {'test_dataloader.dataset.indices': 128,
+                          'test_dataloader.num_workers': 0,
+                          'test_dataloader.persistent_workers': False,
+                          'test_dataloader.dataset.data_root': osp.join(ROOT, 'data',
+                                                                        'fashion_mnist'),
+                          'model.threshold': [0.9, 0.5, 0.5, 0.5]}, str(tmp_path))
+    torch.manual_seed(0)
+    res = run_test(cfg)
+    shares = [res[f'tinysaver/share_{s}'] for s in ('saver', 'exit1', 'exit2', 'exit3', 'base')]
+    assert sum(shares) == pytest.approx(1.0) and shares[0] < 1.0
+    assert 0.0 <= res['accuracy/top1'] <= 100.0
+    assert 0.0 < res['tinysaver/macs_saved_pct'] < 100.0
