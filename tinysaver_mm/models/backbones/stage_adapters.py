@@ -39,8 +39,8 @@ class StageAdapter:
 
     @property
     def num_stages(self) -> int:
-        """Number of stages."""
-        raise NotImplementedError
+        """Number of stages (the backbone's ``stages`` list by default)."""
+        return len(self.backbone.stages)
 
     def channels(self, i: int) -> int:
         """Channel width of the output of stage ``i``."""
@@ -92,10 +92,6 @@ class ConvNeXtAdapter(StageAdapter):
     """mmpretrain ``ConvNeXt``: downsample layer ``i`` (layer 0 is the stem)
     then stage ``i``; the last stage's norm as the backbone applies it."""
 
-    @property
-    def num_stages(self) -> int:
-        return len(self.backbone.stages)
-
     def channels(self, i: int) -> int:
         return int(self.backbone.channels[i])
 
@@ -120,10 +116,6 @@ class SwinAdapter(StageAdapter):
     position embedding if any), then stage ``i``'s blocks; the patch merging
     between stages as the backbone places it (``out_after_downsample``). The
     state is channel-last (N, H, W, C)."""
-
-    @property
-    def num_stages(self) -> int:
-        return len(self.backbone.stages)
 
     def channels(self, i: int) -> int:
         return int(self.backbone.num_features[i])
