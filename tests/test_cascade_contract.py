@@ -54,8 +54,9 @@ def test_routing_equals_each_stage_alone(case):
     model = case.build()
     inputs, samples = case.batch()
     scores = case.saver_scores(model, inputs, samples)
-    model.threshold = _median(scores)
-    exits = scores >= model.threshold
+    t = _median(scores)
+    model.threshold = case.thresholds(t)
+    exits = scores >= t
     assert 0 < int(exits.sum()) < len(exits)
     ref = {r: case.alone(model, r, inputs, samples) for r in ('saver', 'base')}
     out = model.predict(inputs, _copy(samples))
@@ -71,13 +72,15 @@ def test_base_runs_once_on_exactly_the_rows_that_did_not_exit(case):
     model = case.build()
     inputs, samples = case.batch()
     scores = case.saver_scores(model, inputs, samples)
-    model.threshold = _median(scores)
+    t = _median(scores)
+    model.threshold = case.thresholds(t)
     model.measure_stage_macs(inputs, samples)  # MACs measured first, as the hook does
     seen = []
-    handle = model.base.backbone.register_forward_pre_hook(lambda m, a: seen.append(len(a[0])))
+    handle = case.base_entry(model).register_forward_pre_hook(
+        lambda m, a: seen.append(len(a[0])))
     model.predict(inputs, _copy(samples))
     handle.remove()
-    assert seen == [int((scores < model.threshold).sum())]
+    assert seen == [int((scores < t).sum())]
 
 
 def test_threshold_zero_is_saver_only_and_the_base_never_runs(case):
@@ -85,7 +88,7 @@ def test_threshold_zero_is_saver_only_and_the_base_never_runs(case):
     inputs, samples = case.batch()
     model.measure_stage_macs(inputs, samples)
     calls = []
-    handle = model.base.backbone.register_forward_pre_hook(lambda m, a: calls.append(1))
+    handle = case.base_entry(model).register_forward_pre_hook(lambda m, a: calls.append(1))
     out = model.predict(inputs, _copy(samples))
     handle.remove()
     assert calls == [] and all(ds.exited for ds in out)
@@ -106,13 +109,14 @@ def test_threshold_above_every_score_is_base_only(case):
 def test_macs_add_up_and_equal_each_stage_counted_alone(case):
     model = case.build()
     inputs, samples = case.batch()
-    model.threshold = _median(case.saver_scores(model, inputs, samples))
+    model.threshold = case.thresholds(_median(case.saver_scores(model, inputs, samples)))
     out = model.predict(inputs, _copy(samples))
     alone = {r: case.macs_alone(model, r, inputs, samples) for r in model.stage_names}
+    inner = case.inner_macs(model)
     assert alone['base'] > alone['saver'] > 0
     for ds in out:
-        assert {r: ds.get(f'macs_{r}') for r in model.stage_names} == alone
-        spent = alone['saver'] + (0 if ds.exited else alone['base'])
+        assert case.stage_macs_of(model, ds) == alone
+        spent = alone['saver'] + (0 if ds.exited else alone['base'] + inner)
         spent += sum(ds.get(f'macs_{p}') for p in ds.cascade_overheads)
         assert ds.macs == spent
 
@@ -124,7 +128,7 @@ def test_every_prediction_carries_the_cascade_fields(case):
     want = cascade_field_names(model.stage_names, model.overheads)
     for ds in out:
         assert want <= set(ds.metainfo_keys())
-        assert tuple(ds.cascade_stages) == model.stage_names
+        assert tuple(ds.cascade_stages) == model.route_names
 
 
 def test_batch_bookkeeping_mismatch_and_empty(case):
@@ -156,9 +160,9 @@ def test_threshold_from_a_calibration_json(case, tmp_path):
     import json
     model = case.build()
     path = tmp_path / 'cal.json'
-    path.write_text(json.dumps(dict(threshold=0.25, rule=model.exit_rule)))
+    path.write_text(json.dumps(dict(threshold=case.thresholds(0.25), rule=model.exit_rule)))
     model.threshold = str(path)
-    assert model.threshold == 0.25
+    assert model.threshold == case.thresholds(0.25)
     path.write_text(json.dumps(dict(threshold=0.25, rule='another_rule')))
     with pytest.raises(ValueError, match="another_rule"):
         model.threshold = str(path)
@@ -183,7 +187,7 @@ def test_complexity_analysis_of_the_whole_cascade_does_not_nest_traces(case):
     x = inputs.float() if torch.is_tensor(inputs) else torch.stack(inputs).float()
     outside = state_dict_fingerprint(model.saver)
     inside = []
-    handle = model.base.register_forward_pre_hook(
+    handle = case.base_entry(model).register_forward_pre_hook(
         lambda m, a: inside.append(state_dict_fingerprint(model.saver)))
     info = get_model_complexity_info(model, inputs=(x, ), show_table=False, show_arch=False)
     handle.remove()

@@ -6,24 +6,29 @@ import torch
 __all__ = ['check_threshold', 'take_rows', 'route_batch']
 
 
-def check_threshold(threshold: float, name: str = 'threshold') -> float:
+def check_threshold(threshold: float, name: str = 'threshold', allow_off: bool = False) -> float:
     """Validate an exit threshold.
 
     Args:
         threshold (float): The value to check.
         name (str): How to call it in the error message.
+        allow_off (bool): Whether a value above 1 is accepted, turning that
+            exit off (no confidence in [0, 1] reaches it). Defaults to False.
 
     Returns:
         float: ``threshold`` as a float.
 
     Raises:
-        ValueError: If it is not a number in [0, 1].
+        ValueError: If it is not a number in [0, 1] (or above 1 with
+            ``allow_off``).
     """
     try:
         value = float(threshold)
     except (TypeError, ValueError):
         raise ValueError(f'{name} must be a number in [0, 1], got '
                          f'{threshold!r}.') from None
+    if allow_off and value > 1.0:
+        return value
     if not 0.0 <= value <= 1.0:
         raise ValueError(
             f'{name}={threshold!r} is outside [0, 1]: confidences are in '
@@ -33,11 +38,14 @@ def check_threshold(threshold: float, name: str = 'threshold') -> float:
 
 
 def take_rows(batch: Any, index: Optional[torch.Tensor]) -> Any:
-    """Rows ``index`` of a batch: a stacked tensor, or a list/tuple of per-row items.
+    """Rows ``index`` of a batch: a stacked tensor, a list/tuple of per-row items,
+    or a dict of those (e.g. a stage's state: several tensors, each with rows
+    along dim 0).
 
     Args:
         batch: A tensor (rows along dim 0), a list/tuple with one item per
-            row, or ``None`` (returned as is).
+            row, a dict whose values are such batches, or ``None`` (returned
+            as is).
         index (torch.Tensor, optional): Row positions (LongTensor); ``None``
             for every row (the batch itself is returned, no copy).
 
@@ -45,16 +53,19 @@ def take_rows(batch: Any, index: Optional[torch.Tensor]) -> Any:
         The selected rows, of the batch's own kind.
 
     Raises:
-        TypeError: If ``batch`` is neither a tensor nor a list/tuple.
+        TypeError: If ``batch`` is neither a tensor, a list/tuple nor a dict.
     """
     if batch is None or index is None:
         return batch
+    if isinstance(batch, dict):
+        return {k: take_rows(v, index) for k, v in batch.items()}
     if isinstance(batch, torch.Tensor):
         return batch.index_select(0, index.to(batch.device))
     if isinstance(batch, (list, tuple)):
         return [batch[i] for i in index.tolist()]
     raise TypeError(f'Cannot take rows of a {type(batch).__name__}: a stage\'s outputs '
-                    'and state must be a tensor (rows along dim 0) or a list of rows.')
+                    'and state must be a tensor (rows along dim 0), a list of rows or a dict of '
+                    'those.')
 
 
 def _merge(out: Any, rows: torch.Tensor, outputs: Any, name: str, first: str) -> Any:

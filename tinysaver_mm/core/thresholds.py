@@ -53,7 +53,8 @@ def read_threshold_file(path: str, exit_rule: Optional[str] = None) -> Union[flo
 
 def resolve_thresholds(value: ThresholdSpec, count: int,
                        stage_names: Optional[Sequence[str]] = None,
-                       exit_rule: Optional[str] = None) -> List[float]:
+                       exit_rule: Optional[str] = None,
+                       allow_off: bool = False) -> List[float]:
     """Validate a cascade's exit thresholds, one per stage but the last.
 
     Args:
@@ -62,6 +63,7 @@ def resolve_thresholds(value: ThresholdSpec, count: int,
         count (int): How many thresholds the cascade needs.
         stage_names (Sequence[str], optional): For the error message.
         exit_rule (str, optional): Checked against a calibration file's rule.
+        allow_off (bool): Whether a value above 1 (that exit off) is accepted.
 
     Returns:
         list[float]: ``count`` thresholds in [0, 1].
@@ -76,5 +78,5 @@ def resolve_thresholds(value: ThresholdSpec, count: int,
     if len(values) != count:
         where = f'this cascade {tuple(stage_names)}' if stage_names else 'this cascade'
         raise ValueError(f'threshold={given!r}: {where} needs {count} threshold(s), '
-                         'one per stage but the base.')
-    return [check_threshold(v) for v in values]
+                         'one per exit but the last (the base answers what is left).')
+    return [check_threshold(v, allow_off=allow_off) for v in values]

@@ -27,7 +27,7 @@ import copy
 import logging
 import math
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -92,6 +92,11 @@ class BaseCascade:
             ``extract_feat`` (delegation, as mmdet's ``SemiBaseDetector``
             delegates to its teacher). Defaults to ``'base'``.
         train_hint (str): What ``loss`` says when no part is trainable.
+        carries_state (bool): Whether :meth:`run_stage` takes and returns a
+            per-row state (``run_stage(step, inputs, samples, state) ->
+            (outputs, state)``), e.g. features a later step resumes from.
+        thresholds_may_be_off (bool): Whether a threshold above 1 is
+            accepted (that exit turned off), e.g. an ESN's inner exits.
     """
 
     exit_rules: Tuple[str, ...] = ()
@@ -100,6 +105,8 @@ class BaseCascade:
     stage_keys: Tuple[str, ...] = ()
     tensor_stage: str = 'base'
     train_hint: str = 'train its stages separately with tools/train.py.'
+    carries_state: bool = False
+    thresholds_may_be_off: bool = False
 
     # ------------------------------------------------------------------ build
     def init_cascade(self, saver: dict, base: dict, mids: Optional[Sequence[dict]],
@@ -307,15 +314,25 @@ class BaseCascade:
         self.__dict__['_dataset_meta'] = meta
 
     # ----------------------------------------------------------- fingerprints
-    def bind_to_stage(self, part: str, stage: str = 'saver') -> None:
+    def bind_to_stage(self, part: str, stage: Union[str, Sequence[str]] = 'saver') -> None:
         """Declare that ``part`` (e.g. an evaluator head) was trained for ``stage``.
 
-        The part's ``trained_for`` (a SHA-256 of the stage's weights, or None)
-        is checked now and again after any ``load_state_dict`` (e.g. a whole
-        checkpoint given to ``tools/test.py``), before the next prediction.
+        The part's fingerprint of each stage (a SHA-256 of the stage's
+        weights, or None) is checked now and again after any
+        ``load_state_dict`` (e.g. a whole checkpoint given to
+        ``tools/test.py``), before the next prediction. A part bound to one
+        stage gives it as ``trained_for``; a part bound to several (e.g. the
+        ESN's exits: saver and base) as ``fingerprint_for(stage)``.
         """
-        self._trained_for[part] = stage
+        self._trained_for[part] = (stage, ) if isinstance(stage, str) else tuple(stage)
         self.check_fingerprints()
+
+    @staticmethod
+    def _part_fingerprint(module: nn.Module, stage: str) -> Optional[bytes]:
+        """The fingerprint of ``stage`` a part was trained for (None if untrained)."""
+        if hasattr(module, 'fingerprint_for'):
+            return module.fingerprint_for(stage)
+        return module.trained_for
 
     def check_fingerprints(self) -> None:
         """Refuse a part trained for other weights; warn about an untrained one.
@@ -324,8 +341,8 @@ class BaseCascade:
             ValueError: If a part's fingerprint differs from its stage's.
         """
         from tinysaver_mm.utils import state_dict_fingerprint
-        for part, stage in self._trained_for.items():
-            trained_for = getattr(self, part).trained_for
+        for part, stage in ((p, s) for p, stages in self._trained_for.items() for s in stages):
+            trained_for = self._part_fingerprint(getattr(self, part), stage)
             if trained_for is None:
                 print_log(f'{type(self).__name__}: the {part} has no {stage} fingerprint '
                           f'(untrained); its outputs are meaningless. Train it for this '
@@ -386,15 +403,24 @@ class BaseCascade:
 
     # ------------------------------------------------------------- thresholds
     @property
+    def route_names(self) -> Tuple[str, ...]:
+        """The routing steps, in order: one exit each but the last (which
+        answers what is left). The stages themselves by default; a cascade
+        with exits inside a stage (the ESN) names its own steps."""
+        return self.stage_names
+
+    @property
     def threshold(self):
-        """The exit threshold(s) in [0, 1]: a number for two stages, else a
-        list with one per stage but the base. Accepts a calibration JSON path."""
+        """The exit threshold(s) in [0, 1]: a number for two steps, else a
+        list with one per routing step but the last. Accepts a calibration
+        JSON path."""
         return self._thresholds[0] if len(self._thresholds) == 1 else list(self._thresholds)
 
     @threshold.setter
     def threshold(self, value) -> None:
-        self._thresholds = resolve_thresholds(value, len(self.stage_names) - 1,
-                                              self.stage_names, self.exit_rule)
+        self._thresholds = resolve_thresholds(value, len(self.route_names) - 1,
+                                              self.route_names, self.exit_rule,
+                                              allow_off=self.thresholds_may_be_off)
 
     # ------------------------------------------------------------------ modes
     def frozen_parts(self) -> List[str]:
@@ -510,17 +536,20 @@ class BaseCascade:
             of the stage that answered each image (N,), the saver's exit
             score per image (N,) and, with ``keep_first``, the saver's outputs.
         """
-        names = self.stage_names
+        names = self.route_names
         scores, first = {}, []
 
-        def run(i: int, rows: Optional[torch.Tensor]):
+        def run(i: int, rows: Optional[torch.Tensor], state: Any = None):
             samples = take_rows(data_samples, rows)
-            out = self.run_stage(names[i], take_rows(inputs, rows), samples)
+            if self.carries_state:
+                out, state = self.run_stage(names[i], take_rows(inputs, rows), samples, state)
+            else:
+                out = self.run_stage(names[i], take_rows(inputs, rows), samples)
             if i == 0:
                 first.append(out)
             if i < len(names) - 1:  # scored here, where the rows' samples are known
                 scores[i] = self.exit_scores(names[i], out, samples)
-            return out
+            return (out, state) if self.carries_state else out
 
         confidence = [lambda _, i=i: scores[i] for i in range(len(names) - 1)]
         # route_to_last (e.g. set by TinySaverDriftHook(on_drift='base')): the
@@ -528,7 +557,8 @@ class BaseCascade:
         thresholds = [math.inf] * len(self._thresholds) if getattr(
             self, 'route_to_last', False) else self._thresholds
         routed = route_batch(run, confidence, thresholds,
-                             self.batch_size_of(inputs, data_samples), names)
+                             self.batch_size_of(inputs, data_samples), names,
+                             with_state=self.carries_state)
         return routed + (first[0], ) if keep_first else routed
 
     # ------------------------------------------------------------------- MACs
@@ -543,11 +573,12 @@ class BaseCascade:
     def image_macs(self, inputs, data_samples=None) -> List[Dict[str, int]]:
         """MACs of every part for each image of a batch (measured once per shape).
 
-        Each part is measured alone on one image, outside the routed forward
+        Each part (each routing step of :attr:`route_names` and each
+        overhead) is measured alone on one image, outside the routed forward
         (so a traced forward never nests a trace), and cached per input shape.
 
         Returns:
-            list[dict[str, int]]: Per image, MACs of each stage and overhead.
+            list[dict[str, int]]: Per image, MACs of each step and overhead.
         """
         if isinstance(inputs, torch.Tensor):  # one shape for the whole batch
             keys = [self.macs_key(inputs[0])] * len(inputs) if len(inputs) else []
@@ -558,7 +589,7 @@ class BaseCascade:
             if key not in per_key:
                 sample = None if data_samples is None else data_samples[i]
                 per_key[key] = {p: self._part_macs(p, key, inputs[i], sample)
-                                for p in self.stage_names + self.overheads}
+                                for p in self.route_names + self.overheads}
         return [per_key[k] for k in keys]
 
     def _part_macs(self, part: str, key: Any, img, sample) -> int:

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-__all__ = ['CascadeCase', 'ClsCase', 'SampleCase', 'DetCase', 'SegCase', 'CASES']
+__all__ = ['CascadeCase', 'ClsCase', 'ESNCase', 'SampleCase', 'DetCase', 'SegCase', 'CASES']
 
 
 class CascadeCase:
@@ -53,6 +53,24 @@ class CascadeCase:
     def samples_for(self, n: int) -> list:
         """``n`` fresh data samples of the task."""
         raise NotImplementedError
+
+    def thresholds(self, saver_threshold: float) -> Any:
+        """The cascade's threshold setting for a saver threshold (the saver
+        against the base; a cascade with more exits turns them off)."""
+        return saver_threshold
+
+    def base_entry(self, model):
+        """The module every row the base answers enters first (for hooks)."""
+        return model.base.backbone
+
+    def stage_macs_of(self, model, data_sample) -> Dict[str, float]:
+        """A prediction's MACs of each stage alone, by stage name."""
+        return {r: data_sample.get(f'macs_{r}') for r in model.stage_names}
+
+    def inner_macs(self, model) -> int:
+        """MACs a row the base answers pays besides the saver and the base
+        alone (e.g. an ESN's exit modules), counted independently."""
+        return 0
 
 
 class ClsCase(CascadeCase):
@@ -101,6 +119,34 @@ class ClsCase(CascadeCase):
     def samples_for(self, n):
         from mmpretrain.structures import DataSample
         return [DataSample() for _ in range(n)]
+
+
+class ESNCase(ClsCase):
+    """The ESN with its inner exits off (thresholds above 1): the saver
+    against the base, whose rows also pay the exits' modules."""
+    type_name = 'TinySaverESN'
+
+    def build(self, threshold=0.5):
+        from mmengine.registry import DefaultScope
+        from mmpretrain.registry import MODELS
+        from .esn_stages import esn_cfg
+        import tinysaver_mm.models.classifiers  # noqa: F401  (registers the cascade)
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            return MODELS.build(esn_cfg(self.thresholds(threshold), after=(0, 2)))
+
+    def thresholds(self, saver_threshold):
+        return [saver_threshold, 1.5, 1.5]
+
+    def base_entry(self, model):
+        return model.base.backbone.conv1  # the staged base never calls backbone.forward
+
+    def stage_macs_of(self, model, data_sample):
+        return dict(saver=data_sample.macs_saver, base=data_sample.macs_base_alone)
+
+    def inner_macs(self, model):
+        from .esn_stages import exit_modules_macs
+        return sum(exit_modules_macs(model.exits, model.num_classes).values())
 
 
 class SampleCase(CascadeCase):
@@ -204,4 +250,5 @@ class SegCase(SampleCase):
                 for _ in range(n)]
 
 
-CASES: Dict[str, CascadeCase] = {c.type_name: c for c in (ClsCase(), DetCase(), SegCase())}
+CASES: Dict[str, CascadeCase] = {c.type_name: c for c in (ClsCase(), ESNCase(), DetCase(),
+                                                          SegCase())}

@@ -23,7 +23,9 @@ class TinySaverMetric(BaseMetric):
     per image), ``gmacs_cascade`` (mean per image, summed from what each image
     really cost), ``gmacs_cascade_analytic`` (the same from exit shares and
     mean part costs, as a cross-check; equal when every image costs the same)
-    and ``macs_saved_pct`` (vs the last stage, the base, alone).
+    and ``macs_saved_pct`` (vs the last stage, the base, alone; vs
+    ``macs_base_alone`` when the predictions carry it, as an ESN's do, whose
+    last routing step is only the end of the base).
 
     Args:
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
@@ -48,7 +50,10 @@ class TinySaverMetric(BaseMetric):
             stage_macs = {s: float(ds[f'macs_{s}']) for s in parts}
             self.results.append(dict(answered_by=ds['answered_by'],
                                      stages=tuple(ds['cascade_stages']),
-                                     macs=float(ds['macs']), stage_macs=stage_macs))
+                                     macs=float(ds['macs']), stage_macs=stage_macs,
+                                     reference=float(ds.get(
+                                         'macs_base_alone',
+                                         stage_macs[ds['cascade_stages'][-1]]))))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Aggregate the per-image records.
@@ -75,5 +80,6 @@ class TinySaverMetric(BaseMetric):
         metrics['gmacs_cascade'] = cascade / 1e9
         metrics['gmacs_cascade_analytic'] = (cascade_macs_per_image(
             stage_macs, np.clip(reach, 0.0, 1.0)) + sum(mean_macs[p] for p in overheads)) / 1e9
-        metrics['macs_saved_pct'] = macs_saved_pct(cascade, stage_macs[-1])
+        reference = float(np.mean([r['reference'] for r in results]))
+        metrics['macs_saved_pct'] = macs_saved_pct(cascade, reference)
         return metrics

@@ -1,5 +1,5 @@
 """TinySaverClassifier: a tiny saver answers the easy images, a base the rest."""
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -12,9 +12,9 @@ from tinysaver_mm.core import CONFIDENCE_RULES, cascade_fields, confidence_score
 from tinysaver_mm.utils import measure_macs
 from ..cascade import BaseCascade
 from ..backends.deployed import deployed_parts
-from .stage_probs import classifier_probs, preprocess
+from .stage_probs import check_single_label, classifier_probs, preprocess, stage_inputs_of
 
-__all__ = ['TinySaverClassifier']
+__all__ = ['TinySaverClassifier', 'pack_predictions']
 
 Inputs = Union[torch.Tensor, List[torch.Tensor]]
 
@@ -49,6 +49,50 @@ def _pack(sample: DataSample, score: torch.Tensor, label: torch.Tensor,
     sample._metainfo_fields.update(meta)
     sample.__dict__.update(data)
     sample.__dict__.update(meta)
+
+
+def pack_predictions(cascade: BaseCascade, inputs: Inputs,
+                     data_samples: Optional[List[DataSample]], scores: torch.Tensor,
+                     answered_by: torch.Tensor, exit_score: torch.Tensor,
+                     extra: Optional[Callable[[int, dict], dict]] = None) -> List[DataSample]:
+    """Write a classification cascade's routed outputs into data samples.
+
+    Each sample gets ``pred_score``/``pred_label`` and the cascade fields of
+    :mod:`tinysaver_mm.core.fields` over the cascade's routing steps
+    (:attr:`~BaseCascade.route_names`), with the MACs of every part measured
+    by :meth:`~BaseCascade.image_macs`.
+
+    Args:
+        cascade (BaseCascade): The cascade that routed the batch.
+        inputs: The raw batch.
+        data_samples (list[DataSample], optional): Annotations to fill.
+        scores (Tensor): Routed class probabilities (N, num_classes).
+        answered_by (Tensor): Index of the step that answered each image (N,).
+        exit_score (Tensor): The saver's exit score per image (N,).
+        extra (callable, optional): ``(step, part_macs) -> dict`` of further
+            metainfo fields for an image answered at ``step``.
+
+    Returns:
+        list[DataSample]: One per image, in batch order.
+    """
+    macs = cascade.image_macs(inputs)
+    device = inputs.device if isinstance(inputs, torch.Tensor) else inputs[0].device
+    scores = scores.to(device)
+    labels = scores.argmax(dim=1, keepdim=True)
+    if data_samples is None:
+        data_samples = [DataSample() for _ in range(len(scores))]
+    fields = {}  # per (MACs entry, step): images of one shape share both
+    for ds, score, label, stage, conf, m in zip(data_samples, scores, labels,
+                                                answered_by.tolist(), exit_score.tolist(),
+                                                macs):
+        key = (id(m), stage)
+        if key not in fields:
+            fields[key] = cascade_fields(cascade.route_names, stage, 0.0, m,
+                                         cascade.overheads)
+            if extra is not None:
+                fields[key].update(extra(stage, m))
+        _pack(ds, score, label, dict(fields[key], exit_score=conf))
+    return data_samples
 
 
 @MODELS.register_module()
@@ -128,34 +172,11 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
 
     def build_stage(self, cfg: dict, role: str) -> nn.Module:
         """Build one classifier; refuse multi-label heads (softmax exits need one label)."""
-        from mmpretrain.models.heads import MultiLabelClsHead
-        model = super().build_stage(cfg, role)
-        head = getattr(model, 'head', None)
-        if isinstance(head, MultiLabelClsHead):
-            raise ValueError(
-                f'The {role} has a multi-label head ({type(head).__name__}); '
-                'TinySaver exits on softmax confidence, which needs a '
-                'single-label head. Use e.g. LinearClsHead for the ' + role + '.')
-        return model
+        return check_single_label(super().build_stage(cfg, role), role)
 
     def stage_inputs(self, role: str, inputs: Inputs, data_samples=None):
-        """The stage's own preprocessing of raw images.
-
-        Raises:
-            ValueError: If the images have another channel count than the
-                stage's first convolution takes.
-        """
-        x = preprocess(getattr(self, role), inputs)
-        conv = next((m for m in getattr(self, role).modules() if isinstance(m, nn.Conv2d)), None)
-        if conv is not None and x.dim() == 4 and x.shape[1] != conv.in_channels:
-            raise ValueError(
-                f'The {role} takes {conv.in_channels}-channel images but got inputs of shape '
-                f'{tuple(int(d) for d in x.shape)}. Give {conv.in_channels}-channel images (mmpretrain\'s '
-                'tools/analysis_tools/get_flops.py always probes (3, H, W): for this cascade '
-                'call mmengine\'s get_model_complexity_info(cascade, inputs=...) with its own '
-                'images, or measure the cascade with tools/test.py: TinySaverMACsHook and '
-                'TinySaverMetric report each stage\'s and the routed cascade\'s MACs).')
-        return x, data_samples
+        """The stage's own preprocessing of raw images (see :func:`stage_inputs_of`)."""
+        return stage_inputs_of(getattr(self, role), role, inputs), data_samples
 
     def stage_probs(self, role: str, inputs: Inputs) -> torch.Tensor:
         """Softmax probabilities (N, num_classes) of one stage alone on raw images."""
@@ -202,19 +223,4 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
         """
         if self.batch_size_of(inputs, data_samples) == 0:
             return []
-        scores, answered_by, exit_score = self.route(inputs)
-        macs = self.image_macs(inputs)
-        device = inputs.device if isinstance(inputs, torch.Tensor) else inputs[0].device
-        scores = scores.to(device)
-        labels = scores.argmax(dim=1, keepdim=True)
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(len(scores))]
-        fields = {}  # per (MACs entry, stage): images of one shape share both
-        for ds, score, label, stage, conf, m in zip(data_samples, scores, labels,
-                                                    answered_by.tolist(), exit_score.tolist(),
-                                                    macs):
-            key = (id(m), stage)
-            if key not in fields:
-                fields[key] = cascade_fields(self.stage_names, stage, 0.0, m, self.overheads)
-            _pack(ds, score, label, dict(fields[key], exit_score=conf))
-        return data_samples
+        return pack_predictions(self, inputs, data_samples, *self.route(inputs))
