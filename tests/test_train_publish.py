@@ -13,19 +13,27 @@ SMALL = ['train_cfg.max_epochs=2', 'train_dataloader.dataset.indices=128',
 
 
 def _train(tmp_path, *extra):
+    flags = [e for e in extra if e.startswith('--') or '=' not in e]
+    options = [e for e in extra if e not in flags]
     return subprocess.run([sys.executable, 'tools/train.py', CFG, '--work-dir', str(tmp_path / 'w'),
-                           *extra, '--cfg-options', *SMALL],
+                           *flags, '--cfg-options', *SMALL, *options],
                           capture_output=True, text=True)
 
 
 @pytest.mark.slow
-def test_train_prints_best_and_publishes_its_weights(tmp_path):
+@pytest.mark.parametrize('save_best', [True, False])
+def test_train_prints_best_and_publishes_its_weights(tmp_path, save_best):
+    """With save_best: the best checkpoint; without (the zoo configs keep their
+    last epoch): the last one, said to be so."""
     dst = tmp_path / 'pub' / 'w2s2.pth'
-    out = _train(tmp_path, '--publish', str(dst))
+    extra = ['default_hooks.checkpoint.save_best=accuracy/top1'] if save_best else []
+    out = _train(tmp_path, '--publish', str(dst), *extra)
     assert out.returncode == 0, out.stderr[-2000:]
-    line = [ln for ln in out.stdout.splitlines() if ln.startswith('best checkpoint: ')][0]
+    label = 'best checkpoint: ' if save_best else 'last checkpoint (no save_best in the config): '
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith(label)][0]
     best = line.split(': ', 1)[1]
-    assert 'best_accuracy_top1_epoch_' in best
+    assert ('best_accuracy_top1_epoch_' in best) == save_best
+    assert save_best or best.endswith('epoch_2.pth')
     # the published weights are the best checkpoint's own
     src = torch.load(best, map_location='cpu', weights_only=False)['state_dict']
     pub = torch.load(dst, map_location='cpu', weights_only=False)['state_dict']

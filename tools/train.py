@@ -6,6 +6,7 @@ Example:
 """
 import argparse
 import os
+import os.path as osp
 
 from mmengine.config import DictAction
 
@@ -35,7 +36,12 @@ def main():
     args = parse_args()
     cfg = load_cfg(args.config, args.cfg_options, args.work_dir, args.launcher)
     best = run_train(cfg, args.resume, args.publish, args.overwrite)
-    print(f'best checkpoint: {best}' if best else 'no checkpoint saved')
+    if not best:
+        print('no checkpoint saved')
+    elif osp.basename(best).startswith('best_'):
+        print(f'best checkpoint: {best}')
+    else:  # no save_best (e.g. the Fashion-MNIST zoo keeps its last epoch)
+        print(f'last checkpoint (no save_best in the config): {best}')
     if args.publish:
         print(f'published: {args.publish}')
 
