@@ -12,9 +12,7 @@ SMALL = ['train_cfg.max_epochs=2', 'train_dataloader.dataset.indices=128',
          'val_dataloader.persistent_workers=False']
 
 
-def _train(tmp_path, *extra):
-    flags = [e for e in extra if e.startswith('--') or '=' not in e]
-    options = [e for e in extra if e not in flags]
+def _train(tmp_path, *flags, options=()):
     return subprocess.run([sys.executable, 'tools/train.py', CFG, '--work-dir', str(tmp_path / 'w'),
                            *flags, '--cfg-options', *SMALL, *options],
                           capture_output=True, text=True)
@@ -26,8 +24,8 @@ def test_train_prints_best_and_publishes_its_weights(tmp_path, save_best):
     """With save_best: the best checkpoint; without (the zoo configs keep their
     last epoch): the last one, said to be so."""
     dst = tmp_path / 'pub' / 'w2s2.pth'
-    extra = ['default_hooks.checkpoint.save_best=accuracy/top1'] if save_best else []
-    out = _train(tmp_path, '--publish', str(dst), *extra)
+    options = ['default_hooks.checkpoint.save_best=accuracy/top1'] if save_best else []
+    out = _train(tmp_path, '--publish', str(dst), options=options)
     assert out.returncode == 0, out.stderr[-2000:]
     label = 'best checkpoint: ' if save_best else 'last checkpoint (no save_best in the config): '
     line = [ln for ln in out.stdout.splitlines() if ln.startswith(label)][0]
