@@ -71,7 +71,11 @@ def staged_thresholds(probs):
     exited_at = torch.full((n, ), steps - 1)
     thresholds = []
     for j in range(steps - 1):
-        t = float(conf[alive, j].median())
+        # midway between the two middle confidences: no row sits on the threshold,
+        # where float noise of the routed sub-batch could flip it
+        c = conf[alive, j].sort().values
+        mid = (len(c) - 1) // 2
+        t = float((c[mid] + c[mid + 1]) / 2) if len(c) > 1 else float(c[0])
         thresholds.append(t)
         leave = alive & (conf[:, j] >= t)
         exited_at[leave] = j
@@ -470,3 +474,39 @@ def test_the_test_loop_reports_accuracy_and_every_exits_share(tmp_path):
     assert sum(shares) == pytest.approx(1.0) and shares[0] < 1.0
     assert 0.0 <= res['accuracy/top1'] <= 100.0
     assert 0.0 < res['tinysaver/macs_saved_pct'] < 100.0
+
+
+# ---------------------------------------------------------- ImageNet configs
+@pytest.mark.parametrize('name', ['tinysaver-esn_mobilenet-v3-small_resnet50_in1k.py',
+                                  'tinysaver-esn_mobilenet-v3-small_convnext-base_in1k.py'])
+def test_the_imagenet_configs_route_a_batch_through_every_exit(name, tmp_path):
+    """Random weights (no download here): the whole config is valid for a Runner
+    (its training part too), and a routed batch leaves through every exit as the
+    unrouted forward says."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'imagenet', name))
+    assert all(cfg.model[r].checkpoint.startswith('https://') for r in ('saver', 'base'))
+    assert cfg.model.exits.checkpoint is None and cfg.train_dataloader.dataset.split == 'train'
+    for r in ('saver', 'base'):
+        cfg.model[r].checkpoint = None
+    cfg.work_dir = str(tmp_path)
+    torch.manual_seed(0)
+    model = Runner.from_cfg(cfg).model.eval()
+    assert model.route_names == ('saver', 'exit1', 'exit2', 'exit3', 'base')
+    raw = torch.randint(0, 256, (16, 3, 224, 224), dtype=torch.uint8,
+                        generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():  # a random saver head answers ~1/1000 everywhere: spread it
+        for p in model.saver.head.parameters():
+            p.normal_(0, 0.5)
+    probs = model.route_probs(raw)
+    probs = torch.stack([probs[s] for s in model.route_names], 1)
+    model.threshold, exited_at = staged_thresholds(probs)
+    out = model.predict(raw)
+    assert [ds.exited_at for ds in out] == exited_at.tolist()
+    assert sorted(set(exited_at.tolist())) == [0, 1, 2, 3, 4]
+    assert all(torch.allclose(ds.pred_score, probs[i, ds.exited_at], atol=1e-4)
+               for i, ds in enumerate(out))
+    costs = {ds.exited_at: ds.macs for ds in out}
+    assert [costs[j] for j in range(5)] == sorted(costs.values())
+    assert costs[4] > out[0].macs_base_alone > costs[0]

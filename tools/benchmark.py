@@ -9,10 +9,15 @@ Example:
     python tools/benchmark.py CONFIG --end-to-end --repeats 3   # img/s of tools/test.py's loop
     python tools/benchmark.py CONFIG --pytorch-options   # fuse-conv-bn, channels-last, compile
     python tools/benchmark.py --summary results/benchmark_cpu.csv   # table + goals of a CSV
+    python tools/benchmark.py configs/fashion_mnist/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py \
+        --batch-sizes 32     # an ESN (or --at-thresholds): at its own thresholds, real test images
 """
 import argparse
 
+from mmengine.config import Config, DictAction
+
 from tinysaver_mm.apis.end_to_end import end_to_end_throughput
+from tinysaver_mm.apis.operating_point import run_operating_point
 from tinysaver_mm.apis.pytorch_options import pytorch_options_study
 from tinysaver_mm.apis.benchmark import (benchmark_stages, goal_report, markdown_table, read_rows,
                                          run_benchmark)
@@ -20,7 +25,7 @@ from tinysaver_mm.apis.benchmark import (benchmark_stages, goal_report, markdown
 
 def main():
     p = argparse.ArgumentParser(description='Benchmark a TinySaver cascade')
-    p.add_argument('config', nargs='?', help='TinySaverClassifier config')
+    p.add_argument('config', nargs='?', help='TinySaverClassifier (or TinySaverESN) config')
     p.add_argument('checkpoint', nargs='?', default=None, help='whole-cascade weights')
     p.add_argument('--pair', help='row label (default: config name)')
     p.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32, 256])
@@ -55,7 +60,31 @@ def main():
                    'results/pytorch_options_cpu.csv)')
     p.add_argument('--summary', metavar='CSV',
                    help='only print the table and goal report of an existing CSV')
+    p.add_argument('--at-thresholds', action='store_true',
+                   help='time the cascade at its own thresholds on the first --num-images '
+                   'test images (no forced exit ratio); always so for a TinySaverESN')
+    p.add_argument('--num-images', type=int, default=1024, help='images for --at-thresholds')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='config overrides for --at-thresholds, e.g. model.threshold=[...]')
     a = p.parse_args()
+    esn = bool(a.config) and Config.fromfile(a.config).model.get('type') == 'TinySaverESN'
+    if a.cfg_options and not (a.at_thresholds or esn):
+        p.error('--cfg-options is read by --at-thresholds only (the forced-ratio benchmark '
+                'sets its own thresholds)')
+    if a.at_thresholds or esn:
+        if esn and not a.at_thresholds:
+            print('a TinySaverESN has one threshold per exit: timing it at its own thresholds '
+                  '(--at-thresholds)')
+        out = a.out or 'results/operating_point_cpu.csv'
+        rows = run_operating_point(a.config, a.checkpoint, a.pair, a.batch_sizes, a.num_images,
+                                   a.warmup, a.repeats, out, a.cfg_options)
+        print(f'{"batch":>6}{"base ms/img":>13}{"cascade ms/img":>16}{"speedup":>9}'
+              f'{"MACs speedup":>14}  exit shares')
+        for r in rows:
+            print(f'{r["batch_size"]:>6}{r["ms_per_img_base"]:>13.4f}{r["ms_per_img_cascade"]:>16.4f}'
+                  f'{r["speedup"]:>8.2f}x{r["macs_speedup"]:>13.2f}x  {r["exit_shares"]}')
+        print(f'written: {out}')
+        return
     if a.stages:
         rows = benchmark_stages(a.stages, a.batch_sizes, a.backend, a.warmup, a.repeats,
                                 a.input_shape, a.stage_latency_out or 'results/stage_latency_cpu.csv')

@@ -1,4 +1,8 @@
-"""Choose a cascade threshold from saver/base records, for a stated target.
+"""Choose a cascade's threshold(s) from records, for a stated target.
+
+Two records (saver, base): one threshold. Three or more (a k-stage cascade's
+stages, or every routing step of a TinySaverESN, in order): one threshold per
+exit but the last (targets drop, guarantee, gmacs).
 
 Examples:
     python tools/calibrate.py SAVER.npz BASE.npz --target drop --epsilon 0.001
@@ -7,17 +11,38 @@ Examples:
     python tools/calibrate.py SAVER.npz BASE.npz --target gmacs --max-gmacs 0.01
     python tools/calibrate.py SAVER.npz BASE.npz --target latency --max-ms-per-img 0.1 \
         --latency-table results/stage_latency_cpu.csv --batch-size 32 --backend onnxruntime
+    python tools/calibrate.py records/ESN_holdout_{saver,exit1,exit2,exit3,base}.npz \
+        --target drop --epsilon 0.001
 """
 import argparse
 import sys
 
-from tinysaver_mm.apis.calibrate import TARGETS, calibrate
+from tinysaver_mm.apis.calibrate import TARGETS, calibrate, calibrate_exits
+
+
+def print_exits(r: dict) -> None:
+    """The multi-exit result as a table."""
+    print(f'target {r["target"]} on {r["num_samples"]} {r["records"]} records')
+    print(f'{"exit":<10}{"threshold":>10}{"share":>8}{"top-1 %":>9}{"adds GMACs":>12}')
+    for i, name in enumerate(r['exits']):
+        t = r['thresholds'][i] if i < len(r['thresholds']) else None
+        shown = '' if t is None else 'off' if t > 1 else f'{t:.4g}'
+        print(f'{name:<10}{shown:>10}{r["shares"][name]:>8.4f}{r["exit_top1"][name]:>9.2f}'
+              f'{r["gmacs_exits"][name]:>12.5f}')
+    print(f'{"cascade":<10}{"":>10}{"":>8}{r["top1"]:>9.2f}{r["gmacs_cascade"]:>12.5f}  '
+          f'MACs saved {r["macs_saved_pct"]:.1f}% of the base alone '
+          f'({r["gmacs_base_alone"]:.5f} GMACs)')
+    if r['drop_ucb'] is not None:
+        print(f'guarantee: drop <= {r["epsilon"]} with prob >= {1 - r["delta"]:.3f} '
+              f'(upper bound at the chosen lambda: {r["drop_ucb"]:.5f})')
+    print(f'use it: python tools/test.py CONFIG {r["cfg_options"]}')
 
 
 def main():
     p = argparse.ArgumentParser(description='Calibrate a TinySaver threshold')
-    p.add_argument('saver', help='saver records (.npz from tools/record.py)')
-    p.add_argument('base', help='base records of the same samples')
+    p.add_argument('records', nargs='+', metavar='RECORDS',
+                   help='records (.npz from tools/record.py) of the same samples: saver and '
+                   'base, or every exit of a cascade in order (3 or more)')
     p.add_argument('--target', choices=TARGETS, required=True)
     p.add_argument('--epsilon', type=float, help='max top-1 drop (fraction, 0.001 = 0.1 pt)')
     p.add_argument('--delta', type=float, help='failure probability of the guarantee')
@@ -35,9 +60,22 @@ def main():
     p.add_argument('--out', default='results/calibration.json')
     p.add_argument('--overwrite', action='store_true',
                    help='replace --out (and its _curve.csv/.png) when they exist')
+    p.add_argument('--grid', type=int, default=101,
+                   help='candidate thresholds per exit (3 or more records)')
     a = p.parse_args()
+    if len(a.records) < 2:
+        p.error('give at least two record files (saver and base)')
+    if len(a.records) > 2:
+        try:
+            r = calibrate_exits(a.records, a.target, a.epsilon, a.delta, a.max_gmacs, a.rule,
+                                a.out, a.overwrite, a.grid)
+        except ValueError as e:
+            sys.exit(f'calibrate: {e}')
+        print_exits(r)
+        print(f'written: {a.out} (+ _path.csv, .png)')
+        return
     try:
-        r = calibrate(a.saver, a.base, a.target, a.epsilon, a.delta, a.exit_ratio,
+        r = calibrate(*a.records, a.target, a.epsilon, a.delta, a.exit_ratio,
                       a.max_gmacs, a.rule, a.out, a.overwrite, a.max_ms_per_img,
                       a.latency_table, a.batch_size, a.backend, a.device)
     except ValueError as e:  # bad input, or a fact about the records (InfeasibleTargetError)

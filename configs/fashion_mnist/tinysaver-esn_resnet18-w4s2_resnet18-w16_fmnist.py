@@ -1,13 +1,41 @@
-# Exit Sequence Network (issue 13, in progress) on the Fashion-MNIST demo pair:
-# the saver resnet18-w4s2 and the base resnet18-w16 of the demo cascade (their
-# shipped checkpoints, frozen), with exits after the base's first three stages,
-# fed by the saver's token (causal self-attention over saver + stage tokens).
-# The exits are NOT trained yet (no checkpoint, random weights): their thresholds
-# are above 1, which turns them off, so as shipped this config routes like the
-# demo cascade (saver threshold inherited). Once exits are trained, give
-# model.exits.checkpoint=... and calibrated thresholds [t_saver, t_exit1, t_exit2, t_exit3].
-_base_ = './tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py'
+# Exit Sequence Network (issue 13) on the Fashion-MNIST demo pair: the saver
+# resnet18-w4s2 and the base resnet18-w16 of the demo cascade (their shipped
+# checkpoints, frozen), with exits after the base's first three stages fed by
+# the saver's token (causal self-attention over saver + stage tokens).
+# Only the exits train (AdamW, cosine; each checkpoint holds the exits alone,
+# bound to this saver and base). Reproduce the shipped exits:
+#   python tools/train.py configs/fashion_mnist/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py \
+#       --cfg-options model.exits.checkpoint=None \
+#       --publish checkpoints/fashion_mnist/esn-exits_resnet18-w4s2_resnet18-w16_fmnist.pth --overwrite
+# then the records and thresholds (README, "Exit Sequence Network"):
+#   python tools/record.py configs/fashion_mnist/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py --split holdout
+#   python tools/calibrate.py records/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist_holdout_{saver,exit1,exit2,exit3,base}.npz \
+#       --target drop --epsilon 0.001
+# Evaluate: python tools/test.py configs/fashion_mnist/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py
+_base_ = [
+    './tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py',
+    '../_base_/schedules/esn_adamw.py',
+]
 model = dict(
     type='TinySaverESN',
-    exits=dict(dim=64, num_attn_layers=2, num_heads=2, after=[0, 1, 2], saver_token=True),
+    exits=dict(dim=64, num_attn_layers=2, num_heads=2, after=[0, 1, 2], saver_token=True,
+               checkpoint=None),
     threshold=[0.8673829436302185, 1.01, 1.01, 1.01])
+# the zoo's training split and augmentation (the cascade config turned training off)
+train_dataloader = dict(
+    _delete_=True,  # the cascade config has none
+    batch_size=128,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(type={{_base_.dataset_type}}, data_root={{_base_.data_root}}, split='train',
+                 download=False, indices={{_base_.num_train}},
+                 pipeline={{_base_.train_pipeline}}),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+custom_hooks = [
+    dict(type='TinySaverMACsHook'),
+    # checkpoints of the exits only, bound to this saver and base
+    dict(type='TinySaverPartCheckpointHook'),
+]
+# the last epoch is kept: the holdout (val) calibrates the thresholds, it picks no checkpoint
+default_hooks = dict(checkpoint=dict(save_best=None))

@@ -4,6 +4,7 @@ from .det_records import load_det_records, record_detections
 from .merge_cascade import build_cascade, cascade_meta, merge_cascade
 from .records import (check_aligned, load_records, model_stages,
                       predict_stages, record, records_kind)
+from .operating_point import build_any_cascade, run_operating_point
 from .runner import (build_runner, check_dataset_cfg, check_nonempty,
                      finish_distributed, load_cfg, run_test, run_train)
 from .select_saver import select_saver, zoo_prefilter
@@ -19,5 +20,5 @@ __all__ = [
     'load_records', 'model_stages', 'predict_stages', 'record',
     'run_test', 'run_train', 'select_saver', 'zoo_prefilter', 'records_kind',
     'load_seg_records', 'record_segmentation', 'train_seg_evaluator',
-    'train_cls_evaluator', 'dataset_stats'
+    'train_cls_evaluator', 'dataset_stats', 'build_any_cascade', 'run_operating_point'
 ]

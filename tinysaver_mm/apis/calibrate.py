@@ -3,7 +3,9 @@ import csv
 import json
 import os
 import os.path as osp
-from typing import Optional
+from typing import Optional, Sequence
+
+import numpy as np
 
 from tinysaver_mm.core import (CONFIDENCE_RULES, drift_reference, AccuracyDropCalibrator,
                                ExitRatioCalibrator, GuaranteedDropCalibrator,
@@ -13,7 +15,8 @@ from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_calibration_curve
 from .records import check_aligned, load_records
 
-__all__ = ['TARGETS', 'load_pair', 'make_calibrator', 'calibrate']
+__all__ = ['TARGETS', 'EXIT_TARGETS', 'load_pair', 'make_calibrator', 'calibrate',
+           'load_exits', 'calibrate_exits']
 
 TARGETS = ('drop', 'guarantee', 'exit', 'gmacs', 'latency')
 
@@ -35,6 +38,11 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
     recs = {saver: load_records(saver, required=need), base: load_records(base, required=need)}
     check_aligned(recs)
     s, b = recs[saver], recs[base]
+    steps = s['meta'].get('route_steps') or b['meta'].get('route_steps')
+    if steps:
+        raise ValueError(f'{saver!r} and {base!r} are routing steps of a TinySaverESN, which '
+                         f'has {len(steps)} ({steps}): give every step\'s records, in order '
+                         '(a step\'s MACs are what it adds to the ones before it).')
     return dict(confidence=s[f'conf_{rule}'], saver_correct=s['pred'] == s['labels'],
                 base_correct=b['pred'] == b['labels'], saver_probs=s.get('probs'),
                 gmacs_saver=s['meta']['macs_per_img'] / 1e9,
@@ -159,4 +167,145 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
                        curve['gmacs_cascade']):
             w.writerow([f'{row[0]:.8g}', f'{row[1]:.6g}', f'{100 * row[2]:.6g}', f'{row[3]:.6g}'])
     plot_calibration_curve(curve, result, stem + '.png')
+    return result
+
+
+#: targets of a search over more than two records
+EXIT_TARGETS = ('drop', 'guarantee', 'gmacs')
+
+
+def load_exits(records: Sequence[str], rule: str = 'max_prob') -> dict:
+    """Load aligned records of every exit of a cascade, in order.
+
+    Either one record per stage of a k-stage cascade (each stage's MACs are
+    its own whole cost) or the routing steps of an ESN from one
+    ``tools/record.py`` run (each step's MACs are what it adds; all of them,
+    in order, are needed).
+
+    Returns:
+        dict: ``names``, ``confidences``, ``corrects`` (lists), ``gmacs``
+        (what each exit adds, GMACs/img), ``gmacs_base_alone``,
+        ``route_steps`` (bool), ``metas``.
+
+    Raises:
+        ValueError: On an unknown rule, misaligned records, or routing-step
+            records that are not every step of one run, in order.
+    """
+    if rule not in CONFIDENCE_RULES:
+        raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
+    need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
+    recs = {p: load_records(p, required=need) for p in records}
+    if len(recs) != len(records):
+        raise ValueError(f'A record file is given twice: {list(records)}.')
+    check_aligned(recs)
+    metas = [r['meta'] for r in recs.values()]
+    steps = [m.get('route_steps') for m in metas]
+    if any(steps):
+        names = [m['stage'] for m in metas]
+        if not all(steps) or any(s != steps[0] for s in steps) or names != steps[0] or \
+                len({m['config'] for m in metas}) != 1:
+            raise ValueError(
+                f'These are routing-step records (of a TinySaverESN) but not every step of '
+                f'one run in order: got steps {names}, the run recorded {steps[0] or steps}. '
+                'Give all of them, in order: '
+                + ' '.join(f'..._{s}.npz' for s in (next(s for s in steps if s))) + '.')
+    gmacs = [m['macs_per_img'] / 1e9 for m in metas]
+    return dict(names=[m['stage'] for m in metas],
+                confidences=[r[f'conf_{rule}'] for r in recs.values()],
+                corrects=[r['pred'] == r['labels'] for r in recs.values()],
+                gmacs=gmacs, route_steps=bool(steps[0]), metas=metas,
+                gmacs_base_alone=(metas[0]['macs_base_alone'] / 1e9 if steps[0]
+                                  else gmacs[-1]))
+
+
+def calibrate_exits(records: Sequence[str], target: str, epsilon: Optional[float] = None,
+                    delta: Optional[float] = None, max_gmacs: Optional[float] = None,
+                    rule: str = 'max_prob', out: str = 'results/calibration.json',
+                    overwrite: bool = False, grid: int = 101) -> dict:
+    """Fit one threshold per exit from records of 3 or more exits, write JSON/CSV/PNG.
+
+    Args:
+        records (Sequence[str]): Every exit's records in order (see
+            :func:`load_exits`): a k-stage cascade's stages, or an ESN's
+            routing steps ``..._saver.npz ..._exit1.npz ... ..._base.npz``.
+        target (str): ``'drop'`` (fewest MACs with top-1 drop <= epsilon vs
+            the last exit on the records, :class:`MultiExitDropCalibrator`),
+            ``'gmacs'`` (best top-1 within max_gmacs per image) or
+            ``'guarantee'`` (drop <= epsilon on new data with probability >=
+            1 - delta, along the uniform path).
+        epsilon, delta, max_gmacs: The target's parameters.
+        rule (str): Exit rule whose confidence the records hold.
+        out (str): JSON path; ``_path.csv`` (the uniform path) and ``.png``
+            go beside it.
+        overwrite (bool): Replace those files when they exist.
+        grid (int): Candidate thresholds per exit (drop, gmacs).
+
+    Returns:
+        dict: ``thresholds``, ``shares`` per exit, top-1 and GMACs there,
+        ``macs_saved_pct`` vs the base alone and how to use it.
+
+    Raises:
+        OutputExistsError: If an output exists and ``overwrite`` is False.
+        ValueError: On a target this search does not take, a missing
+            parameter, or records as :func:`load_exits` refuses.
+    """
+    from tinysaver_mm.core import (EXIT_OFF, MultiExitDropCalibrator,
+                                   MultiExitGuaranteedDropCalibrator,
+                                   MultiExitMacsBudgetCalibrator, evaluate_cascade)
+    from tinysaver_mm.visualization import plot_top1_vs_gmacs
+    if target not in EXIT_TARGETS:
+        raise ValueError(f'target {target!r}: with {len(records)} records (one per exit) the '
+                         f'targets are {EXIT_TARGETS}.')
+    need = dict(drop=dict(epsilon=epsilon), guarantee=dict(epsilon=epsilon, delta=delta),
+                gmacs=dict(max_gmacs=max_gmacs))[target]
+    missing = [k for k, v in need.items() if v is None]
+    if missing:
+        raise ValueError(f'target {target!r} needs --{missing[0].replace("_", "-")}.')
+    stem = osp.splitext(out)[0]
+    check_outputs([out, stem + '_path.csv', stem + '.png'], overwrite, list(records))
+    d = load_exits(records, rule)
+    off = d['route_steps']  # an ESN's exits may be turned off
+    if target == 'drop':
+        cal = MultiExitDropCalibrator(epsilon, grid=grid, allow_off=off)
+    elif target == 'gmacs':
+        cal = MultiExitMacsBudgetCalibrator(max_gmacs, grid=grid, allow_off=off)
+    else:
+        cal = MultiExitGuaranteedDropCalibrator(epsilon, delta)
+    cal.fit(d['confidences'], d['corrects'], d['gmacs'])
+    names, gb = d['names'], d['gmacs_base_alone']
+    thresholds = [float(t) for t in cal.thresholds_]
+    result = dict(
+        target=target, epsilon=epsilon, delta=delta, max_gmacs=max_gmacs, rule=rule,
+        records=d['metas'][0]['split'], num_samples=int(len(d['corrects'][0])),
+        exits=names, thresholds=thresholds,
+        exits_off=[n for n, t in zip(names, thresholds) if t > 1.0],
+        shares=dict(zip(names, cal.shares_)), top1=100 * cal.accuracy_,
+        last_exit_top1=100 * cal.reference_accuracy_,
+        exit_top1={n: 100 * float(np.mean(c)) for n, c in zip(names, d['corrects'])},
+        gmacs_exits=dict(zip(names, d['gmacs'])), gmacs_cascade=cal.macs_,
+        gmacs_base_alone=gb, macs_saved_pct=macs_saved_pct(cal.macs_, gb),
+        drop_ucb=getattr(cal, 'drop_ucb_', None),
+        uniform_start=getattr(cal, 'uniform_', None),
+        cfg_options=f'--cfg-options "model.threshold={thresholds}"',
+        fingerprints={n: m.get('fingerprint') for n, m in zip(names, d['metas'])})
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+        json.dump(result, f, indent=2)
+    lams = np.linspace(1.0, 0.0, 201)
+    path = [evaluate_cascade(d['confidences'], d['corrects'], d['gmacs'],
+                             [lam] * (len(names) - 1)) for lam in lams]
+    with open(stem + '_path.csv', 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(['lambda', 'top1_pct', 'gmacs_cascade'] + [f'share_{n}' for n in names])
+        for lam, r in zip(lams, path):
+            w.writerow([f'{lam:.6g}', f'{100 * r["accuracy"]:.6g}', f'{r["macs"]:.6g}']
+                       + [f'{s:.6g}' for s in r['shares']])
+    plot_top1_vs_gmacs(
+        {'every exit at one threshold (uniform path)': (
+            [r['macs'] for r in path], [100 * r['accuracy'] for r in path])},
+        {'base alone': (gb, result['exit_top1'][names[-1]]),
+         f'chosen ({target}): {", ".join(f"{t:.3g}" if t <= 1 else "off" for t in thresholds)}':
+             (cal.macs_, 100 * cal.accuracy_)},
+        stem + '.png', f'{len(names)} exits, {result["num_samples"]} records; off = {EXIT_OFF}+',
+        result['records'])
     return result

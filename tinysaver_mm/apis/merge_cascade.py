@@ -60,12 +60,15 @@ def cascade_meta(model: torch.nn.Module, config: Optional[str] = None) -> dict:
         ``fingerprints`` (hex SHA-256 of each part's weights) and, for parts
         bound to a stage (an evaluator), ``trained_for`` (hex).
     """
-    parts = list(model.stage_names) + [p for p in ('evaluator', ) if
+    parts = list(model.stage_names) + [p for p in ('evaluator', 'exits') if
                                        getattr(model, p, None) is not None]
     fingerprints: Dict[str, str] = {p: state_dict_fingerprint(getattr(model, p)).hex()
                                     for p in parts}
-    trained_for = {p: (getattr(model, p).trained_for or b'').hex()
-                   for p in getattr(model, '_trained_for', {})}
+    trained_for = {}
+    for part in getattr(model, '_trained_for', {}):
+        # bound to one stage: its fingerprint (an evaluator); to several: one per stage (ESN exits)
+        bound = model.part_trained_for(part)
+        trained_for[part] = next(iter(bound.values())) if len(bound) == 1 else bound
     return dict(type=type(model).__name__, config=config, stages=list(model.stage_names),
                 overheads=list(model.overheads), exit_rule=model.exit_rule,
                 threshold=model.threshold,

@@ -14,9 +14,42 @@ __all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_al
            'dataset_identity']
 
 def model_stages(model) -> Dict[str, torch.nn.Module]:
-    """The stages of a cascade, or ``{'model': model}`` for a plain classifier."""
+    """What is recorded, each with the module whose weights it depends on.
+
+    The stages of a cascade, or ``{'model': model}`` for a plain classifier;
+    for a cascade with exits inside a stage (``TinySaverESN``: it has
+    ``route_probs``) its routing steps, the exits' steps naming the exits.
+    """
+    if hasattr(model, 'route_probs'):
+        return {n: getattr(model, 'saver' if n == 'saver' else 'base' if n == 'base'
+                           else model.train_part) for n in model.route_names}
     names = getattr(model, 'stage_names', None)
     return {n: getattr(model, n) for n in names} if names else {'model': model}
+
+
+def _batch_probs(model, stages: Dict[str, torch.nn.Module],
+                 inputs) -> Dict[str, torch.Tensor]:
+    """Class probabilities of everything recorded on one raw batch (no routing)."""
+    from tinysaver_mm.models.classifiers import classifier_probs, preprocess
+    if hasattr(model, 'route_probs'):
+        return {r: p.cpu() for r, p in model.route_probs(inputs).items()}
+    return {role: classifier_probs(stage, preprocess(stage, inputs), role).cpu()
+            for role, stage in stages.items()}
+
+
+def _step_macs(model, stages: Dict[str, torch.nn.Module], inputs) -> Dict[str, int]:
+    """MACs per image of everything recorded, on the first image of a raw batch.
+
+    A routing step's are its own (what it adds to the steps before it), and
+    ``base_alone`` the plain base's; a stage's are the whole stage's.
+    """
+    from tinysaver_mm.models.classifiers import preprocess
+    from tinysaver_mm.utils import measure_macs
+    if hasattr(model, 'route_probs'):
+        return {r: int(model.measure_part(r, inputs[0]))
+                for r in tuple(stages) + ('base_alone', )}
+    return {role: measure_macs(stage, preprocess(stage, inputs)[:1])
+            for role, stage in stages.items()}
 
 
 @torch.no_grad()
@@ -29,14 +62,14 @@ def predict_stages(model, dataloader, desc: str = 'records') -> Dict[str, np.nda
         desc (str): Progress-bar label.
 
     Returns:
-        dict: ``labels`` and ``sample_idx`` (N,), and per stage
-        ``probs_<stage>`` (N, num_classes) and ``macs_<stage>`` (MACs/image).
+        dict: ``labels`` and ``sample_idx`` (N,), and per stage (or routing
+        step, see :func:`model_stages`) ``probs_<stage>`` (N, num_classes)
+        and ``macs_<stage>`` (MACs/image; a routing step's own, plus
+        ``macs_base_alone``).
 
     Raises:
         ValueError: If the dataset is empty.
     """
-    from tinysaver_mm.models.classifiers import classifier_probs, preprocess
-    from tinysaver_mm.utils import measure_macs
     if len(dataloader.dataset) == 0:
         raise ValueError(f'{desc}: the dataset is empty; check the dataloader.')
     stages = model_stages(model)
@@ -45,11 +78,10 @@ def predict_stages(model, dataloader, desc: str = 'records') -> Dict[str, np.nda
     macs: Dict[str, int] = {}
     labels, indices = [], []
     for batch in tqdm(dataloader, desc=desc, unit='batch'):
-        for role, stage in stages.items():
-            x = preprocess(stage, batch['inputs'])
-            if role not in macs:
-                macs[role] = measure_macs(stage, x[:1])
-            probs[role].append(classifier_probs(stage, x, role).cpu())
+        if not macs:
+            macs = _step_macs(model, stages, batch['inputs'])
+        for role, p in _batch_probs(model, stages, batch['inputs']).items():
+            probs[role].append(p)
         for ds in batch['data_samples']:
             labels.append(int(ds.gt_label[0]))
             indices.append(int(ds.get('sample_idx', len(indices))))
@@ -153,6 +185,11 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                               'cfg_path') else config_path or 'model'),
                           macs_per_img=int(rec[f'macs_{role}']),
                           fingerprint=state_dict_fingerprint(stages[role]).hex())
+        if 'macs_base_alone' in rec:  # routing steps: each costs what it adds
+            stage_meta.update(route_steps=list(stages),
+                              macs_base_alone=int(rec['macs_base_alone']))
+            if role not in ('saver', 'base'):
+                stage_meta['model'] = f'{name}:{role}'
         np.savez_compressed(path, probs=probs.astype(np.float16), pred=probs.argmax(1),
                             labels=rec['labels'], sample_idx=rec['sample_idx'],
                             meta=json.dumps(stage_meta), **fields)

@@ -5,6 +5,8 @@ from .calibration import (AccuracyDropCalibrator, BaseCalibrator,
                           MacsBudgetCalibrator,
                           MapDropCalibrator, MetricDropCalibrator,
                           MIoUDropCalibrator, MultiStageDropCalibrator,
+                          EXIT_OFF, MultiExitDropCalibrator,
+                          MultiExitGuaranteedDropCalibrator, MultiExitMacsBudgetCalibrator,
                           cascade_curve, evaluate_cascade,
                           joint_threshold_search, violation_rate)
 from .confidence import CONFIDENCE_RULES, confidence_scores
@@ -25,7 +27,8 @@ __all__ = [
     'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
     'MacsBudgetCalibrator', 'LatencyBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
     'BaseCalibrator', 'MapDropCalibrator', 'MetricDropCalibrator', 'MIoUDropCalibrator',
-    'MultiStageDropCalibrator',
+    'MultiStageDropCalibrator', 'EXIT_OFF', 'MultiExitDropCalibrator',
+    'MultiExitGuaranteedDropCalibrator', 'MultiExitMacsBudgetCalibrator',
     'evaluate_cascade', 'joint_threshold_search',
     'cascade_curve', 'delta_ctr', 'CONFIDENCE_RULES', 'confidence_scores',
     'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',

@@ -334,6 +334,34 @@ class BaseCascade:
             return module.fingerprint_for(stage)
         return module.trained_for
 
+    def part_trained_for(self, part: str) -> Dict[str, str]:
+        """Hex fingerprint of each stage ``part`` is bound to ('' if untrained)."""
+        return {stage: (self._part_fingerprint(getattr(self, part), stage) or b'').hex()
+                for stage in self._trained_for.get(part, ())}
+
+    def bind_trainable_part(self) -> str:
+        """Record, in the trainable part, the weights of the stages it is bound to.
+
+        Called when its training starts (``TinySaverPartCheckpointHook``): the
+        part's checkpoints then say which saver (and base) they were trained
+        for, and a cascade with other stages refuses them.
+
+        Returns:
+            str: The trainable part's name.
+
+        Raises:
+            ValueError: If the cascade has no trainable part bound to a stage.
+        """
+        from tinysaver_mm.utils import state_dict_fingerprint
+        part = self.train_part
+        if part is None or part not in self._trained_for:
+            raise ValueError(f'{type(self).__name__} has no trainable part bound to its '
+                             f'stages; {self.train_hint}')
+        getattr(self, part).set_trained_for(*(state_dict_fingerprint(getattr(self, s))
+                                              for s in self._trained_for[part]))
+        self._fingerprints_checked = True
+        return part
+
     def check_fingerprints(self) -> None:
         """Refuse a part trained for other weights; warn about an untrained one.
 

@@ -8,7 +8,7 @@ import numpy as np
 from tinysaver_mm.core import cascade_curve
 
 __all__ = ['plot_calibration_curve', 'plot_policy_curves', 'plot_saver_candidates',
-           'plot_speedup', 'plot_shift_study']
+           'plot_speedup', 'plot_shift_study', 'plot_top1_vs_gmacs']
 
 
 def _pyplot():
@@ -202,4 +202,28 @@ def plot_shift_study(rows: List[dict], path: str) -> None:
     a2.set_xticks(x, names, rotation=40, fontsize=8)
     _finish_axes(a2, 'test set (label: images until the drift warning)', 'exit ratio',
                  'exit ratio and detection delay', 'lower left')
+    _save(fig, path)
+
+
+def plot_top1_vs_gmacs(curves: Dict[str, tuple], points: Dict[str, tuple], path: str,
+                       title: str, split: str) -> None:
+    """Top-1 vs GMACs per image: curves (methods swept) and marked operating points.
+
+    Args:
+        curves (dict): Name to ``(gmacs, top1_pct)`` sequences, drawn as lines.
+        points (dict): Name to ``(gmacs, top1_pct)`` of one operating point.
+        path (str): PNG to write.
+        title (str): Figure title (name the data).
+        split (str): The split the figures are on, for the y label.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for i, (name, (g, t)) in enumerate(curves.items()):
+        order = np.argsort(np.asarray(g, dtype=float))
+        ax.plot(np.asarray(g, dtype=float)[order], np.asarray(t, dtype=float)[order], '-',
+                color=f'C{i}', label=name, lw=1.2)
+    for i, (name, (g, t)) in enumerate(points.items()):
+        ax.plot([g], [t], 'os^vDPX*'[i % 8], color='k' if 'base' in name else f'C{i}',
+                ms=7, label=name)
+    _finish_axes(ax, 'GMACs per image', f'top-1 % on the {split} split', title)
     _save(fig, path)

@@ -10,7 +10,10 @@ One class per file, all following :class:`BaseCalibrator`'s contract:
 ``ExitRatioCalibrator``        exit share >= a target
 ``MacsBudgetCalibrator``       mean GMACs per image <= a budget
 ``LatencyBudgetCalibrator``    measured ms per image <= a budget
-``MultiStageDropCalibrator``   k stages: cheapest with drop <= max_drop
+``MultiStageDropCalibrator``   k stages: cheapest with drop <= max_drop (exhaustive grid)
+``MultiExitDropCalibrator``    many exits (ESN): cheapest with drop <= max_drop
+``MultiExitMacsBudgetCalibrator``  many exits: best top-1 within a MACs budget
+``MultiExitGuaranteedDropCalibrator``  many exits: drop certified along a path
 ``MetricDropCalibrator``       most MACs saved, drop of a dataset-level metric
 ``MapDropCalibrator``          detection: most MACs saved, mAP drop <= max_drop
 ``MIoUDropCalibrator``         segmentation: most MACs saved, mIoU drop <= max_drop
@@ -27,7 +30,9 @@ from .macs_budget import MacsBudgetCalibrator
 from .map_drop import MapDropCalibrator
 from .metric_drop import MetricDropCalibrator
 from .miou_drop import MIoUDropCalibrator
-from .multistage_drop import (MultiStageDropCalibrator, evaluate_cascade,
+from .multi_exit import (EXIT_OFF, MultiExitDropCalibrator,
+                         MultiExitGuaranteedDropCalibrator, MultiExitMacsBudgetCalibrator)
+from .multistage_drop import (MultiStageDropCalibrator, answering_stage, evaluate_cascade,
                               joint_threshold_search)
 
 __all__ = [
@@ -35,5 +40,7 @@ __all__ = [
     'GuaranteedDropCalibrator', 'InfeasibleTargetError', 'violation_rate',
     'records_needed', 'ExitRatioCalibrator', 'BudgetCalibrator', 'LatencyBudgetCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
     'MetricDropCalibrator', 'MIoUDropCalibrator',
-    'MultiStageDropCalibrator', 'evaluate_cascade', 'joint_threshold_search'
+    'MultiStageDropCalibrator', 'answering_stage', 'evaluate_cascade',
+    'joint_threshold_search', 'EXIT_OFF', 'MultiExitDropCalibrator',
+    'MultiExitMacsBudgetCalibrator', 'MultiExitGuaranteedDropCalibrator'
 ]

@@ -6,7 +6,22 @@ import numpy as np
 
 from .base import _TOL, BaseCalibrator, _open_unit
 
-__all__ = ['MultiStageDropCalibrator', 'evaluate_cascade', 'joint_threshold_search']
+__all__ = ['MultiStageDropCalibrator', 'answering_stage', 'evaluate_cascade',
+           'joint_threshold_search']
+
+
+def answering_stage(confidences: Sequence[np.ndarray], thresholds: Sequence[float],
+                    n: int) -> np.ndarray:
+    """Index of the stage answering each of ``n`` samples: the first ``i``
+    whose confidence is ``>= thresholds[i]``, else the last stage
+    (``len(thresholds)``)."""
+    answered = np.full(n, len(thresholds))
+    open_ = np.ones(n, dtype=bool)
+    for i, t in enumerate(thresholds):
+        take = open_ & (np.asarray(confidences[i]) >= t)
+        answered[take] = i
+        open_ &= ~take
+    return answered
 
 
 def evaluate_cascade(confidences: Sequence[np.ndarray], corrects: Sequence[np.ndarray],
@@ -34,12 +49,7 @@ def evaluate_cascade(confidences: Sequence[np.ndarray], corrects: Sequence[np.nd
         raise ValueError(f'{k} stages need {k} confidences and MACs and {k - 1} '
                          f'thresholds; got {len(confidences)}, {len(macs)}, {len(thresholds)}.')
     n = len(corrects[0])
-    answered = np.full(n, k - 1)
-    open_ = np.ones(n, dtype=bool)
-    for i, t in enumerate(thresholds):
-        take = open_ & (np.asarray(confidences[i]) >= t)
-        answered[take] = i
-        open_ &= ~take
+    answered = answering_stage(confidences, thresholds, n)
     correct = np.stack([np.asarray(c, dtype=bool) for c in corrects])[answered, np.arange(n)]
     cum = np.cumsum(np.asarray(macs, dtype=np.float64))
     return dict(accuracy=float(correct.mean()), macs=float(cum[answered].mean()),

@@ -215,6 +215,14 @@ class TinySaverESN(BaseCascade, BaseClassifier):
             x = self.adapter.stage(i, x)
         return x
 
+    def _base_end(self, fmap: torch.Tensor, first: int) -> torch.Tensor:
+        """Base stages ``first..`` then its neck and head: class probabilities."""
+        fmap = self._base_stages(fmap, first, self.adapter.num_stages - 1)
+        feats = self.adapter.outputs(fmap)
+        if self.base.with_neck:
+            feats = self.base.neck(feats)
+        return F.softmax(self.base.head(feats).float(), dim=1)
+
     def run_step(self, step: int, x: Optional[torch.Tensor],
                  state: Optional[dict]) -> Tuple[torch.Tensor, dict]:
         """One routing step on preprocessed rows.
@@ -248,11 +256,7 @@ class TinySaverESN(BaseCascade, BaseClassifier):
         else:
             fmap, tokens, first = state['x'], state['tokens'], self.after[step - 2] + 1
         if step == len(self.after) + 1:  # the base's own end: remaining stages, neck, head
-            fmap = self._base_stages(fmap, first, self.adapter.num_stages - 1)
-            feats = self.adapter.outputs(fmap)
-            if self.base.with_neck:
-                feats = self.base.neck(feats)
-            return F.softmax(self.base.head(feats).float(), dim=1), state
+            return self._base_end(fmap, first), state
         stage = self.after[step - 1]
         fmap = self._base_stages(fmap, first, stage)
         token = self.exits.token(self.exits.position(step), self.adapter.pooled(stage, fmap))
@@ -273,12 +277,18 @@ class TinySaverESN(BaseCascade, BaseClassifier):
         """Every exit's confidence: its max softmax probability."""
         return confidence_scores(outputs, 'max_prob')
 
-    def unrouted(self, inputs: Inputs) -> Tuple[List[torch.Tensor], torch.Tensor]:
-        """Every image through the saver and the whole base (no routing), frozen.
+    def unrouted(self, inputs: Inputs, to_end: bool = False) -> tuple:
+        """Every image through the saver and the base (no routing), frozen.
+
+        Args:
+            inputs (Tensor | list[Tensor]): Raw images.
+            to_end (bool): Also run the rest of the base (its last stages,
+                neck and head); else it stops after the last exit's stage.
 
         Returns:
-            tuple: The token features in order (N, C_p) each, and the saver's
-            logits (N, num_classes).
+            tuple: The token features in order (N, C_p) each, the saver's
+            logits (N, num_classes) and, with ``to_end``, the base's class
+            probabilities (N, num_classes).
         """
         with torch.no_grad():
             feat, saver_logits = self.saver_forward(self.stage_inputs('saver', inputs)[0])
@@ -288,7 +298,28 @@ class TinySaverESN(BaseCascade, BaseClassifier):
                 fmap = self._base_stages(fmap, done + 1, i)
                 features.append(self.adapter.pooled(i, fmap))
                 done = i
+            if to_end:
+                return features, saver_logits, self._base_end(fmap, done + 1)
         return features, saver_logits
+
+    @torch.no_grad()
+    def route_probs(self, inputs: Inputs) -> Dict[str, torch.Tensor]:
+        """Every routing step's class probabilities on every image (no routing).
+
+        What ``tools/record.py`` records: each exit as if every image
+        reached it, computed on the full, unrouted forward (the causal mask
+        makes exit ``j``'s answer independent of later stages).
+
+        Returns:
+            dict[str, Tensor]: Per :attr:`route_names` entry, (N, num_classes).
+        """
+        features, saver_logits, base_probs = self.unrouted(inputs, to_end=True)
+        logits = self.exits(features, saver_logits)
+        probs = {'saver': F.softmax(saver_logits.float(), dim=1)}
+        for j, name in enumerate(self.route_names[1:-1]):
+            probs[name] = F.softmax(logits[:, j].float(), dim=1)
+        probs['base'] = base_probs
+        return probs
 
     def loss(self, inputs: Inputs, data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         """The exits' loss on the unrouted forward (saver and base frozen, no gradient).
