@@ -176,3 +176,28 @@ def test_multi_exit_calibration_from_the_records_is_what_the_esn_does(records, t
     with pytest.raises(ValueError, match='routing steps of a TinySaverESN'):
         calibrate(records['paths'][0], records['paths'][-1], 'drop', epsilon=0.02,
                   out=str(tmp_path / 'y.json'))
+
+
+def test_a_whole_esn_checkpoint_merges_and_loads_as_host_tools_do(trained, tmp_path):
+    """tools/merge_cascade.py on an ESN: one file with every part, the exits'
+    binding in its meta; loading it into the config's model (as tools/test.py's
+    CKPT does) gives the same routed predictions; it may not overwrite the exits."""
+    from tinysaver_mm.apis import merge_cascade
+    from tinysaver_mm.utils import load_checkpoint_strict, state_dict_fingerprint
+    opts = {'model.exits.checkpoint': trained['published'],
+            'model.threshold': [0.9, 0.6, 0.6, 0.6]}
+    out = str(tmp_path / 'whole.pth')
+    meta = merge_cascade(CFG, out, opts)['tinysaver_cascade']
+    model = build(opts)
+    assert meta['trained_for']['exits'] == {
+        'saver': state_dict_fingerprint(model.saver).hex(),
+        'base': state_dict_fingerprint(model.base).hex()}
+    assert meta['fingerprints']['exits'] == state_dict_fingerprint(model.exits).hex()
+    fresh = build({'model.threshold': [0.9, 0.6, 0.6, 0.6]})  # untrained exits
+    load_checkpoint_strict(fresh, out)
+    raw = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8,
+                        generator=torch.Generator().manual_seed(0))
+    for a, b in zip(model.predict(raw), fresh.predict(raw)):
+        assert a.exited_at == b.exited_at and torch.equal(a.pred_score, b.pred_score)
+    with pytest.raises(ValueError, match='is the input'):  # never onto the exits it reads
+        merge_cascade(CFG, trained['published'], opts, overwrite=True)

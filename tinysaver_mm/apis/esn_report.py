@@ -21,9 +21,15 @@ __all__ = ['METHODS', 'esn_report', 'evaluator_exits', 'oracle_point']
 METHODS = ('base', 'plain', 'plain_evaluator', 'three_stage', 'attached_exits', 'esn', 'oracle')
 
 
-def evaluator_exits(saver: str, base: str, evaluator: str) -> dict:
+def evaluator_exits(saver: str, base: str, evaluator: str, skip: int = 0) -> dict:
     """Plain TinySaver on the learned exit score: the evaluator head scores the
     saver's recorded probabilities; every image pays the head's MACs too.
+
+    Args:
+        saver, base (str): Records of the pair.
+        evaluator (str): The head's checkpoint (``tools/train_evaluator.py``).
+        skip (int): Leave out the first ``skip`` records (those the head was
+            fitted on, when these are its own training records).
 
     Returns:
         dict: As :func:`load_exits`, the saver's confidence being the score.
@@ -41,6 +47,8 @@ def evaluator_exits(saver: str, base: str, evaluator: str) -> dict:
     with torch.no_grad():
         d['confidences'][0] = head.score(head.inputs(probs)).double().numpy()
     d['gmacs'][0] += head_macs(head) / 1e9
+    for key in ('confidences', 'corrects'):
+        d[key] = [a[skip:] for a in d[key]]
     return d
 
 

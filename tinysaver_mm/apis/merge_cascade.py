@@ -21,7 +21,7 @@ __all__ = ['build_cascade', 'cascade_meta', 'merge_cascade']
 
 def _spec_checkpoints(model_cfg: dict) -> List[str]:
     """The ``checkpoint=`` of every stage/part spec of a cascade model config."""
-    specs = [model_cfg.get(k) for k in ('saver', 'base', 'evaluator')]
+    specs = [model_cfg.get(k) for k in ('saver', 'base', 'evaluator', 'exits')]
     specs += list(model_cfg.get('mids') or [])
     return [s['checkpoint'] for s in specs
             if isinstance(s, dict) and isinstance(s.get('checkpoint'), str)]
