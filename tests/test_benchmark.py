@@ -300,3 +300,52 @@ def test_pytorch_options_keep_the_answers_and_are_timed_against_eager(tmp_path, 
     from tinysaver_mm.apis.pytorch_options import apply_option
     with pytest.raises(ValueError, match="option 'tensorrt' is unknown"):
         apply_option(torch.nn.Linear(1, 1), 'tensorrt')
+
+
+def test_at_its_thresholds_the_benchmark_reports_what_the_cascade_did(tmp_path):
+    """tools/benchmark.py on an ESN config (always at its own thresholds): shares,
+    GMACs and top-1 are those of the cascade's own predictions on those images."""
+    import csv
+    import json
+    import os.path as osp
+    import subprocess
+    import sys
+
+    import numpy as np
+    from tinysaver_mm.apis.operating_point import build_any_cascade, run_operating_point
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = osp.join(root, 'configs', 'fashion_mnist',
+                   'tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py')
+    out = str(tmp_path / 'op.csv')
+    row = run_operating_point(cfg, batch_sizes=(16, ), num_images=64, warmup=0, repeats=1,
+                              out=out)[0]
+    model, mcfg = build_any_cascade(cfg)
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        batch = next(iter(Runner.build_dataloader(dict(mcfg.test_dataloader, batch_size=64,
+                                                       num_workers=0,
+                                                       persistent_workers=False))))
+    raw = torch.stack(list(batch['inputs']))
+    preds = [p for i in range(0, 64, 16) for p in model.predict(raw[i:i + 16])]
+    shares = json.loads(row['exit_shares'])
+    assert shares == pytest.approx({s: np.mean([p.answered_by == s for p in preds])
+                                    for s in model.route_names})
+    assert row['gmacs_cascade'] == pytest.approx(np.mean([p.macs for p in preds]) / 1e9)
+    assert row['gmacs_base'] == pytest.approx(preds[0].macs_base_alone / 1e9)
+    labels = torch.cat([ds.gt_label for ds in batch['data_samples']])
+    got = torch.cat([p.pred_label for p in preds])
+    assert row['top1_pct_cascade'] == pytest.approx(100 * float((got == labels).float().mean()))
+    assert row['ms_per_img_cascade'] > 0 and row['ms_per_img_base'] > 0
+    assert [r['pair'] for r in csv.DictReader(open(out))] == [row['pair']]
+    # the CLI takes an ESN config as it is, and refuses options nothing would read
+    res = subprocess.run([sys.executable, 'tools/benchmark.py', cfg, '--batch-sizes', '32',
+                          '--num-images', '32', '--warmup', '0', '--repeats', '1', '--out',
+                          str(tmp_path / 'cli.csv')], cwd=root, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'at its own thresholds' in res.stdout and (tmp_path / 'cli.csv').is_file()
+    plain = osp.join(root, 'configs', 'fashion_mnist',
+                     'tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py')
+    res = subprocess.run([sys.executable, 'tools/benchmark.py', plain, '--cfg-options',
+                          'model.threshold=0.5'], cwd=root, capture_output=True, text=True)
+    assert res.returncode != 0 and '--cfg-options is read by --at-thresholds' in res.stderr

@@ -183,7 +183,8 @@ def load_exits(records: Sequence[str], rule: str = 'max_prob') -> dict:
     in order, are needed).
 
     Returns:
-        dict: ``names``, ``confidences``, ``corrects`` (lists), ``gmacs``
+        dict: ``names`` (the routing steps', or ``saver``, ``mid0``...,
+        ``base``), ``confidences``, ``corrects`` (lists), ``gmacs``
         (what each exit adds, GMACs/img), ``gmacs_base_alone``,
         ``route_steps`` (bool), ``metas``.
 
@@ -210,7 +211,10 @@ def load_exits(records: Sequence[str], rule: str = 'max_prob') -> dict:
                 'Give all of them, in order: '
                 + ' '.join(f'..._{s}.npz' for s in (next(s for s in steps if s))) + '.')
     gmacs = [m['macs_per_img'] / 1e9 for m in metas]
-    return dict(names=[m['stage'] for m in metas],
+    # routing steps by their own names; stages as a cascade names them
+    names = [m['stage'] for m in metas] if steps[0] else \
+        ['saver'] + [f'mid{i}' for i in range(len(metas) - 2)] + ['base']
+    return dict(names=names,
                 confidences=[r[f'conf_{rule}'] for r in recs.values()],
                 corrects=[r['pred'] == r['labels'] for r in recs.values()],
                 gmacs=gmacs, route_steps=bool(steps[0]), metas=metas,

@@ -143,10 +143,12 @@ def run_operating_point(config: str, checkpoint: Optional[str] = None,
     from mmengine.runner import Runner
     if int(num_images) != num_images or num_images < 1:
         raise ValueError(f'num_images={num_images!r} must be a whole number >= 1.')
+    from mmengine.registry import DefaultScope
     model, cfg = build_any_cascade(config, checkpoint, cfg_options)
-    loader = Runner.build_dataloader(dict(cfg.test_dataloader, batch_size=int(num_images),
-                                          num_workers=0, persistent_workers=False))
-    batch = next(iter(loader))
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
+        loader = Runner.build_dataloader(dict(cfg.test_dataloader, batch_size=int(num_images),
+                                              num_workers=0, persistent_workers=False))
+        batch = next(iter(loader))
     images = batch['inputs']
     if isinstance(images, (list, tuple)):
         images = torch.stack(list(images))

@@ -222,8 +222,12 @@ def plot_top1_vs_gmacs(curves: Dict[str, tuple], points: Dict[str, tuple], path:
         order = np.argsort(np.asarray(g, dtype=float))
         ax.plot(np.asarray(g, dtype=float)[order], np.asarray(t, dtype=float)[order], '-',
                 color=f'C{i}', label=name, lw=1.2)
+    first = [n.split()[0] for n in curves]
     for i, (name, (g, t)) in enumerate(points.items()):
-        ax.plot([g], [t], 'os^vDPX*'[i % 8], color='k' if 'base' in name else f'C{i}',
-                ms=7, label=name)
+        # a point of a method drawn as a curve takes the curve's colour
+        own = first.index(name.split()[0]) if name.split()[0] in first else None
+        color = f'C{own}' if own is not None else 'k' if 'base' in name else f'C{len(curves) + i}'
+        ax.plot([g], [t], 'os^vDPX*'[i % 8], color=color, ms=7, label=name,
+                markeredgecolor='k')
     _finish_axes(ax, 'GMACs per image', f'top-1 % on the {split} split', title)
     _save(fig, path)
