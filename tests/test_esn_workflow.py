@@ -201,3 +201,9 @@ def test_a_whole_esn_checkpoint_merges_and_loads_as_host_tools_do(trained, tmp_p
         assert a.exited_at == b.exited_at and torch.equal(a.pred_score, b.pred_score)
     with pytest.raises(ValueError, match='is the input'):  # never onto the exits it reads
         merge_cascade(CFG, trained['published'], opts, overwrite=True)
+
+
+def test_deploy_says_an_esn_has_no_onnx_backend():
+    from tinysaver_mm.apis.deploy import build_cascade
+    with pytest.raises(TypeError, match='TinySaverESN has no ONNX backend'):
+        build_cascade(CFG)

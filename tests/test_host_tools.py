@@ -299,6 +299,11 @@ def test_model_index_figures_are_the_shipped_results():
     assert flops['rtmdet-w375_128px_fmnist-det'] == round(det['gmacs_base'] * 1e9)
     assert models['tinysaver_resnet18-w4s2_resnet18-w16_fmnist']['Metadata']['Threshold'] == \
         cls['threshold']
+    esn = json.load(open(osp.join(ROOT, 'results', 'esn_fashion_mnist.json')))
+    row = next(r for r in esn['rows'] if r['method'] == 'esn' and r['target_drop_pts'] == 0.1)
+    name = 'tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist'
+    assert metric(name) == round(row['test_top1'], 2)
+    assert flops[name] == round(row['gmacs_per_img'] * 1e9)
 
 
 # ----------------------------------------------------- items 1-3: samples, API, class names

@@ -41,6 +41,10 @@ def build_cascade(config: str, checkpoint: Optional[str] = None,
     from .runner import load_cfg
     cfg = load_cfg(config)
     kind = cfg.model.get('type')
+    if kind == 'TinySaverESN':
+        raise TypeError(f'{config}: a TinySaverESN has no ONNX backend (its base runs stage by '
+                        'stage with exits in between, one graph per stage and exit is not '
+                        'written yet); run it on PyTorch (tools/test.py, tools/benchmark.py).')
     if kind != 'TinySaverClassifier' and not (detection and kind == 'TinySaverDetector'):
         wanted = 'TinySaverClassifier or TinySaverDetector' if detection else \
             'TinySaverClassifier'
