@@ -83,6 +83,20 @@ def staged_thresholds(probs):
     return thresholds, exited_at
 
 
+def routed_through_every_exit(model, raw, probs, atol):
+    """Route ``raw`` at thresholds sending rows to every exit (see
+    :func:`staged_thresholds`); each image must leave where the unrouted
+    probabilities ``probs`` (N, steps, C) say, with that exit's answer.
+    Returns the predictions."""
+    model.threshold, exited_at = staged_thresholds(probs)
+    out = model.predict(raw)
+    assert [ds.exited_at for ds in out] == exited_at.tolist()
+    assert sorted(set(exited_at.tolist())) == list(range(probs.shape[1]))
+    assert all(torch.allclose(ds.pred_score, probs[i, ds.exited_at], atol=atol)
+               for i, ds in enumerate(out))
+    return out
+
+
 # --------------------------------------------------------------- references
 def test_every_exit_off_equals_the_base_alone():
     model = build()
@@ -400,12 +414,7 @@ def test_convnext_and_swin_bases_route_through_every_exit(backbone, neck):
         exits = model.exits(features, saver_logits)
     probs = torch.cat([torch.cat([saver_logits[:, None], exits], 1).softmax(-1),
                        torch.stack([r.pred_score for r in alone])[:, None]], 1)
-    model.threshold, exited_at = staged_thresholds(probs)
-    out = model.predict(raw)
-    assert [ds.exited_at for ds in out] == exited_at.tolist()
-    assert sorted(set(exited_at.tolist())) == [0, 1, 2, 3, 4]
-    assert all(torch.allclose(ds.pred_score, probs[i, ds.exited_at], atol=1e-5)
-               for i, ds in enumerate(out))
+    routed_through_every_exit(model, raw, probs, atol=1e-5)
 
 
 def test_an_adapter_refuses_a_backbone_returning_other_stages():
@@ -506,12 +515,7 @@ def test_the_imagenet_configs_route_a_batch_through_every_exit(name, tmp_path):
             p.normal_(0, 0.5)
     probs = model.route_probs(raw)
     probs = torch.stack([probs[s] for s in model.route_names], 1)
-    model.threshold, exited_at = staged_thresholds(probs)
-    out = model.predict(raw)
-    assert [ds.exited_at for ds in out] == exited_at.tolist()
-    assert sorted(set(exited_at.tolist())) == [0, 1, 2, 3, 4]
-    assert all(torch.allclose(ds.pred_score, probs[i, ds.exited_at], atol=1e-4)
-               for i, ds in enumerate(out))
+    out = routed_through_every_exit(model, raw, probs, atol=1e-4)
     costs = {ds.exited_at: ds.macs for ds in out}
     assert [costs[j] for j in range(5)] == sorted(costs.values())
     assert costs[4] > out[0].macs_base_alone > costs[0]

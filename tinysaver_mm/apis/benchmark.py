@@ -2,7 +2,7 @@
 import math
 import statistics
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from tqdm import tqdm
@@ -11,7 +11,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
                                confidence_scores)
 from tinysaver_mm.utils.report import merge_csv, read_csv
 
-__all__ = ['forced_threshold', 'fuse_stages', 'packed', 'stage_alone', 'time_fn', 'time_fns',
+__all__ = ['first_test_batch', 'forced_threshold', 'fuse_stages', 'packed', 'stage_alone', 'time_fn', 'time_fns',
            'benchmark_stages',
            'benchmark_cascade', 'stage_latency_rows',
            'STAGE_LATENCY_COLUMNS',
@@ -54,6 +54,34 @@ def stage_alone(model, role: str) -> Callable[[dict], object]:
     if role not in getattr(model, '_deployed', {}):
         return getattr(model, role).test_step
     return packed(lambda x: model.run_stage(role, x))
+
+
+def first_test_batch(cfg, n: int, need: Optional[str] = None) -> Tuple[torch.Tensor, list]:
+    """The first ``n`` images of a config's test split, raw, and their data samples.
+
+    Args:
+        cfg (Config): A config with a ``test_dataloader`` (built in its scope).
+        n (int): How many images.
+        need (str, optional): What asked for ``n`` (e.g. ``'batch size 256'``):
+            then fewer than ``n`` images is refused, naming it.
+
+    Returns:
+        tuple: uint8 images (N, C, H, W) and the data samples.
+
+    Raises:
+        ValueError: If ``need`` is given and the split has fewer than ``n`` images.
+    """
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
+        batch = next(iter(Runner.build_dataloader(dict(
+            cfg.test_dataloader, batch_size=n, num_workers=0, persistent_workers=False))))
+    images = batch['inputs']
+    if isinstance(images, (list, tuple)):  # mmengine's pseudo_collate
+        images = torch.stack(list(images))
+    if need is not None and len(images) < n:
+        raise ValueError(f'the test set has {len(images)} images, fewer than {need}.')
+    return images, batch['data_samples']
 
 
 def forced_threshold(confidence: torch.Tensor, exit_ratio: float) -> float:
@@ -458,8 +486,6 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
     import shutil
     import tempfile
 
-    from mmengine.runner import Runner
-
     from tinysaver_mm.visualization import plot_speedup
     from tinysaver_mm.utils import stage_model_name
     from .deploy import build_cascade, export_cascade
@@ -479,14 +505,7 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
         g = torch.Generator().manual_seed(0)
         images = torch.randint(0, 256, (n, *input_shape), generator=g, dtype=torch.uint8)
     else:
-        loader_cfg = dict(cfg.test_dataloader, batch_size=n, num_workers=0,
-                          persistent_workers=False)
-        images = next(iter(Runner.build_dataloader(loader_cfg)))['inputs']
-        if isinstance(images, (list, tuple)):  # mmengine's pseudo_collate
-            images = torch.stack(list(images))
-        if len(images) < n:
-            raise ValueError(f'the test set has {len(images)} images, fewer than '
-                             f'batch size {n}.')
+        images = first_test_batch(cfg, n, f'batch size {n}')[0]
     tmp = None
     if backend != 'pytorch':
         if deploy_dir is None:
@@ -547,7 +566,6 @@ def benchmark_stages(configs: Sequence[str], batch_sizes: Sequence[int] = (1, 32
     import tempfile
 
     from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner
     from mmpretrain.registry import MODELS
 
     from tinysaver_mm.models.classifiers import preprocess
@@ -568,10 +586,7 @@ def benchmark_stages(configs: Sequence[str], batch_sizes: Sequence[int] = (1, 32
         images = torch.randint(0, 256, (n, *input_shape), dtype=torch.uint8,
                                generator=torch.Generator().manual_seed(0))
     else:
-        loader = dict(cfgs[0].test_dataloader, batch_size=n, num_workers=0,
-                      persistent_workers=False)
-        images = next(iter(Runner.build_dataloader(loader)))['inputs']
-        images = torch.stack(list(images)) if isinstance(images, (list, tuple)) else images
+        images = first_test_batch(cfgs[0], n)[0]
     tmp = tempfile.mkdtemp(prefix='tinysaver_stages_')
     fns, gmacs = {}, {}
     try:

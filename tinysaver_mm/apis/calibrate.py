@@ -38,11 +38,7 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
     recs = {saver: load_records(saver, required=need), base: load_records(base, required=need)}
     check_aligned(recs)
     s, b = recs[saver], recs[base]
-    steps = s['meta'].get('route_steps') or b['meta'].get('route_steps')
-    if steps:
-        raise ValueError(f'{saver!r} and {base!r} are routing steps of a TinySaverESN, which '
-                         f'has {len(steps)} ({steps}): give every step\'s records, in order '
-                         '(a step\'s MACs are what it adds to the ones before it).')
+    _route_steps([s['meta'], b['meta']])  # refuses an ESN's steps: it has more than two
     return dict(confidence=s[f'conf_{rule}'], saver_correct=s['pred'] == s['labels'],
                 base_correct=b['pred'] == b['labels'], saver_probs=s.get('probs'),
                 gmacs_saver=s['meta']['macs_per_img'] / 1e9,
@@ -200,26 +196,38 @@ def load_exits(records: Sequence[str], rule: str = 'max_prob') -> dict:
         raise ValueError(f'A record file is given twice: {list(records)}.')
     check_aligned(recs)
     metas = [r['meta'] for r in recs.values()]
-    steps = [m.get('route_steps') for m in metas]
-    if any(steps):
-        names = [m['stage'] for m in metas]
-        if not all(steps) or any(s != steps[0] for s in steps) or names != steps[0] or \
-                len({m['config'] for m in metas}) != 1:
-            raise ValueError(
-                f'These are routing-step records (of a TinySaverESN) but not every step of '
-                f'one run in order: got steps {names}, the run recorded {steps[0] or steps}. '
-                'Give all of them, in order: '
-                + ' '.join(f'..._{s}.npz' for s in (next(s for s in steps if s))) + '.')
+    steps = _route_steps(metas)
     gmacs = [m['macs_per_img'] / 1e9 for m in metas]
     # routing steps by their own names; stages as a cascade names them
-    names = [m['stage'] for m in metas] if steps[0] else \
-        ['saver'] + [f'mid{i}' for i in range(len(metas) - 2)] + ['base']
+    names = [m['stage'] for m in metas] if steps else \
+        (['saver'] + [f'mid{i}' for i in range(len(metas) - 2)] + ['base'])[-len(metas):]
     return dict(names=names,
                 confidences=[r[f'conf_{rule}'] for r in recs.values()],
                 corrects=[r['pred'] == r['labels'] for r in recs.values()],
-                gmacs=gmacs, route_steps=bool(steps[0]), metas=metas,
-                gmacs_base_alone=(metas[0]['macs_base_alone'] / 1e9 if steps[0]
-                                  else gmacs[-1]))
+                gmacs=gmacs, route_steps=steps, metas=metas,
+                gmacs_base_alone=metas[0]['macs_base_alone'] / 1e9 if steps else gmacs[-1])
+
+
+def _route_steps(metas: Sequence[dict]) -> bool:
+    """Whether records are a TinySaverESN's routing steps (then all of one run's, in order).
+
+    Raises:
+        ValueError: If some are routing steps but not every step of one run, in
+            order (a step's MACs are what it adds to the ones before it).
+    """
+    steps = [m.get('route_steps') for m in metas]
+    if not any(steps):
+        return False
+    names = [m['stage'] for m in metas]
+    recorded = next(s for s in steps if s)
+    if not all(steps) or any(s != recorded for s in steps) or names != recorded or \
+            len({m['config'] for m in metas}) != 1:
+        raise ValueError(
+            f'These are routing steps of a TinySaverESN but not every step of one run in '
+            f'order: got steps {names}, the run recorded {recorded}. Give all of them, in '
+            'order (a step\'s MACs are what it adds to the ones before it): '
+            + ' '.join(f'..._{s}.npz' for s in recorded) + '.')
+    return True
 
 
 def calibrate_exits(records: Sequence[str], target: str, epsilon: Optional[float] = None,
@@ -255,7 +263,8 @@ def calibrate_exits(records: Sequence[str], target: str, epsilon: Optional[float
     """
     from tinysaver_mm.core import (EXIT_OFF, MultiExitDropCalibrator,
                                    MultiExitGuaranteedDropCalibrator,
-                                   MultiExitMacsBudgetCalibrator, evaluate_cascade)
+                                   MultiExitMacsBudgetCalibrator, uniform_path)
+    from tinysaver_mm.utils.report import write_json
     from tinysaver_mm.visualization import plot_top1_vs_gmacs
     if target not in EXIT_TARGETS:
         raise ValueError(f'target {target!r}: with {len(records)} records (one per exit) the '
@@ -292,12 +301,9 @@ def calibrate_exits(records: Sequence[str], target: str, epsilon: Optional[float
         uniform_start=getattr(cal, 'uniform_', None),
         cfg_options=f'--cfg-options "model.threshold={thresholds}"',
         fingerprints={n: m.get('fingerprint') for n, m in zip(names, d['metas'])})
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=2)
+    write_json(result, out, indent=2)
     lams = np.linspace(1.0, 0.0, 201)
-    path = [evaluate_cascade(d['confidences'], d['corrects'], d['gmacs'],
-                             [lam] * (len(names) - 1)) for lam in lams]
+    path = uniform_path(d['confidences'], d['corrects'], d['gmacs'], lams)
     with open(stem + '_path.csv', 'w', newline='') as f:
         w = csv.writer(f)
         w.writerow(['lambda', 'top1_pct', 'gmacs_cascade'] + [f'share_{n}' for n in names])

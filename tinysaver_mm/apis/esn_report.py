@@ -10,7 +10,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from tinysaver_mm.core import MultiExitDropCalibrator, evaluate_cascade, macs_saved_pct
+from tinysaver_mm.core import (MultiExitDropCalibrator, evaluate_cascade, macs_saved_pct,
+                               uniform_path)
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.utils.report import write_json
 from .calibrate import load_exits
@@ -74,8 +75,7 @@ def _row(method: str, target: float, d_test: dict, ev: dict, thresholds) -> dict
 
 def _path(d: dict, lams: np.ndarray) -> tuple:
     """GMACs and top-1 % along the uniform path (every exit at one threshold)."""
-    rs = [evaluate_cascade(d['confidences'], d['corrects'], d['gmacs'], [lam] * (len(
-        d['names']) - 1)) for lam in lams]
+    rs = uniform_path(d['confidences'], d['corrects'], d['gmacs'], lams)
     return [r['macs'] for r in rs], [100 * r['accuracy'] for r in rs]
 
 
@@ -109,6 +109,7 @@ def esn_report(holdout: Dict[str, dict], test: Dict[str, dict],
         goal checks.
     """
     from tinysaver_mm.visualization import plot_top1_vs_gmacs
+    from .operating_point import run_operating_point
     stem = osp.splitext(out)[0]
     check_outputs([out, stem + '.png'], overwrite)
     plain = test['plain']
@@ -128,7 +129,6 @@ def esn_report(holdout: Dict[str, dict], test: Dict[str, dict],
         rows.append(_row('oracle', target, plain, oracle_point(plain), None))
     for row in rows:
         if timing and row['method'] in timing and row['thresholds'] is not None:
-            from .operating_point import run_operating_point
             config, options = timing[row['method']]
             r = run_operating_point(config, batch_sizes=(32, ), num_images=1024, repeats=3,
                                     out=stem + '_timing.csv',

@@ -2,7 +2,7 @@
 import json
 import os.path as osp
 import statistics
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -140,22 +140,12 @@ def run_operating_point(config: str, checkpoint: Optional[str] = None,
     Raises:
         ValueError: If ``num_images`` < 1 or the test split has fewer images.
     """
-    from mmengine.runner import Runner
+    from .benchmark import first_test_batch
     if int(num_images) != num_images or num_images < 1:
         raise ValueError(f'num_images={num_images!r} must be a whole number >= 1.')
-    from mmengine.registry import DefaultScope
     model, cfg = build_any_cascade(config, checkpoint, cfg_options)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
-        loader = Runner.build_dataloader(dict(cfg.test_dataloader, batch_size=int(num_images),
-                                              num_workers=0, persistent_workers=False))
-        batch = next(iter(loader))
-    images = batch['inputs']
-    if isinstance(images, (list, tuple)):
-        images = torch.stack(list(images))
-    if len(images) < num_images:
-        raise ValueError(f'the test split has {len(images)} images, fewer than '
-                         f'num_images={num_images}.')
-    labels = torch.cat([ds.gt_label for ds in batch['data_samples']])
+    images, samples = first_test_batch(cfg, int(num_images), f'num_images={num_images}')
+    labels = torch.cat([ds.gt_label for ds in samples])
     pair = pair or osp.splitext(osp.basename(config))[0]
     rows = benchmark_operating_point(model, images, labels, pair, batch_sizes, warmup, repeats)
     merge_csv(rows, out, OPERATING_POINT_COLUMNS, key=('pair', 'batch_size'))

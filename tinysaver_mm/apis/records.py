@@ -21,8 +21,8 @@ def model_stages(model) -> Dict[str, torch.nn.Module]:
     ``route_probs``) its routing steps, the exits' steps naming the exits.
     """
     if hasattr(model, 'route_probs'):
-        return {n: getattr(model, 'saver' if n == 'saver' else 'base' if n == 'base'
-                           else model.train_part) for n in model.route_names}
+        return {n: getattr(model, n if n in model.stage_names else model.train_part)
+                for n in model.route_names}
     names = getattr(model, 'stage_names', None)
     return {n: getattr(model, n) for n in names} if names else {'model': model}
 

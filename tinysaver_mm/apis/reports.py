@@ -8,8 +8,7 @@ import numpy as np
 from tinysaver_mm.core import (GuaranteedDropCalibrator, MultiStageDropCalibrator,
                                evaluate_cascade, macs_saved_pct, violation_rate)
 from tinysaver_mm.utils import check_outputs
-from .calibrate import load_pair
-from .records import check_aligned, load_records
+from .calibrate import load_exits, load_pair
 
 __all__ = ['guarantee_report', 'multistage_report']
 
@@ -57,12 +56,9 @@ def guarantee_report(saver_val: str, base_val: str, saver_test: str, base_test: 
 
 
 def _stage_arrays(paths: list, rule: str) -> tuple:
-    recs = {p: load_records(p) for p in paths}
-    check_aligned(recs)
-    confs = [r[f'conf_{rule}'] for r in recs.values()]
-    corrects = [r['pred'] == r['labels'] for r in recs.values()]
-    macs = [r['meta']['macs_per_img'] for r in recs.values()]
-    return confs, corrects, macs
+    """Confidences, correctness and MACs per image (not GMACs) of aligned stage records."""
+    d = load_exits(paths, rule)
+    return d['confidences'], d['corrects'], [m['macs_per_img'] for m in d['metas']]
 
 
 def multistage_report(val: dict, test: dict, max_drop: float = 0.002,

@@ -7,6 +7,7 @@ from .calibration import (AccuracyDropCalibrator, BaseCalibrator,
                           MIoUDropCalibrator, MultiStageDropCalibrator,
                           EXIT_OFF, MultiExitDropCalibrator,
                           MultiExitGuaranteedDropCalibrator, MultiExitMacsBudgetCalibrator,
+                          uniform_path,
                           cascade_curve, evaluate_cascade,
                           joint_threshold_search, violation_rate)
 from .confidence import CONFIDENCE_RULES, confidence_scores
@@ -28,7 +29,7 @@ __all__ = [
     'MacsBudgetCalibrator', 'LatencyBudgetCalibrator', 'InfeasibleTargetError', 'violation_rate',
     'BaseCalibrator', 'MapDropCalibrator', 'MetricDropCalibrator', 'MIoUDropCalibrator',
     'MultiStageDropCalibrator', 'EXIT_OFF', 'MultiExitDropCalibrator',
-    'MultiExitGuaranteedDropCalibrator', 'MultiExitMacsBudgetCalibrator',
+    'MultiExitGuaranteedDropCalibrator', 'MultiExitMacsBudgetCalibrator', 'uniform_path',
     'evaluate_cascade', 'joint_threshold_search',
     'cascade_curve', 'delta_ctr', 'CONFIDENCE_RULES', 'confidence_scores',
     'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',

@@ -31,7 +31,8 @@ from .map_drop import MapDropCalibrator
 from .metric_drop import MetricDropCalibrator
 from .miou_drop import MIoUDropCalibrator
 from .multi_exit import (EXIT_OFF, MultiExitDropCalibrator,
-                         MultiExitGuaranteedDropCalibrator, MultiExitMacsBudgetCalibrator)
+                         MultiExitGuaranteedDropCalibrator, MultiExitMacsBudgetCalibrator,
+                         uniform_path)
 from .multistage_drop import (MultiStageDropCalibrator, answering_stage, evaluate_cascade,
                               joint_threshold_search)
 
@@ -42,5 +43,5 @@ __all__ = [
     'MetricDropCalibrator', 'MIoUDropCalibrator',
     'MultiStageDropCalibrator', 'answering_stage', 'evaluate_cascade',
     'joint_threshold_search', 'EXIT_OFF', 'MultiExitDropCalibrator',
-    'MultiExitMacsBudgetCalibrator', 'MultiExitGuaranteedDropCalibrator'
+    'MultiExitMacsBudgetCalibrator', 'MultiExitGuaranteedDropCalibrator', 'uniform_path'
 ]

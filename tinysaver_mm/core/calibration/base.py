@@ -40,6 +40,14 @@ def _open_unit(value, name: str) -> float:
     return out
 
 
+def _int_at_least(value, name: str, low: int, what: str = '') -> int:
+    """``value`` as an int >= ``low`` (a bool refused), else ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        need = 'a positive integer' if low == 1 else f'an integer >= {low}'
+        raise ValueError(f'{name}={value!r} must be {need}{what}.')
+    return int(value)
+
+
 def _binary(values, name: str) -> np.ndarray:
     """``values`` as a float 0/1 array, else ValueError naming it."""
     out = np.asarray(values, dtype=np.float64)

@@ -25,12 +25,12 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .base import _TOL, BaseCalibrator, _open_unit, _positive
+from .base import _TOL, BaseCalibrator, _int_at_least, _open_unit, _positive
 from .guaranteed_drop import InfeasibleTargetError, _drop_ucb, records_needed
 from .multistage_drop import answering_stage, evaluate_cascade
 
 __all__ = ['EXIT_OFF', 'MultiExitDropCalibrator', 'MultiExitMacsBudgetCalibrator',
-           'MultiExitGuaranteedDropCalibrator']
+           'MultiExitGuaranteedDropCalibrator', 'uniform_path']
 
 #: a threshold above every confidence: the exit answers nothing (ESN exits may be off)
 EXIT_OFF = 1.01
@@ -50,11 +50,16 @@ def _check_records(confidences, corrects, macs) -> int:
     return k
 
 
-def _grid_size(grid) -> int:
-    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 2:
-        raise ValueError(f'grid={grid!r} must be an integer >= 2 (candidate thresholds per '
-                         'exit).')
-    return int(grid)
+def uniform_path(confidences: Sequence[np.ndarray], corrects: Sequence[np.ndarray],
+                 macs: Sequence[float], lambdas: Sequence[float]) -> List[dict]:
+    """The cascade on records with every exit at one threshold, for each ``lambda``.
+
+    Returns:
+        list[dict]: :func:`evaluate_cascade` at ``[lambda] * (exits - 1)``, in order.
+    """
+    k = len(corrects)
+    return [evaluate_cascade(confidences, corrects, macs, [float(lam)] * (k - 1))
+            for lam in lambdas]
 
 
 class _CoordinateSearch(BaseCalibrator):
@@ -83,12 +88,9 @@ class _CoordinateSearch(BaseCalibrator):
     pair_grid = 21
 
     def __init__(self, grid: int = 101, allow_off: bool = False, max_sweeps: int = 20):
-        self.grid = _grid_size(grid)
+        self.grid = _int_at_least(grid, 'grid', 2, ' (candidate thresholds per exit)')
         self.allow_off = bool(allow_off)
-        if isinstance(max_sweeps, bool) or not isinstance(max_sweeps, (int, np.integer)) \
-                or max_sweeps < 1:
-            raise ValueError(f'max_sweeps={max_sweeps!r} must be a positive integer.')
-        self.max_sweeps = int(max_sweeps)
+        self.max_sweeps = _int_at_least(max_sweeps, 'max_sweeps', 1)
 
     def _feasible(self, r: dict) -> bool:
         raise NotImplementedError
@@ -133,8 +135,8 @@ class _CoordinateSearch(BaseCalibrator):
                         thresholds=[float(t) for t in ts])
 
         best: Optional[dict] = None
-        for lam in shared:
-            r = run([lam] * (k - 1))
+        for lam, r in zip(shared, uniform_path(confidences, corrects, macs, shared)):
+            r = dict(r, thresholds=[float(lam)] * (k - 1))
             if self._feasible(r) and (best is None or self._better(r, best)):
                 best = r
         if best is None:
@@ -262,7 +264,7 @@ class MultiExitGuaranteedDropCalibrator(BaseCalibrator):
     def __init__(self, max_drop: float = 0.01, delta: float = 0.1, grid: int = 1001):
         self.max_drop = _open_unit(max_drop, 'max_drop')
         self.delta = _open_unit(delta, 'delta')
-        self.grid = _grid_size(grid)
+        self.grid = _int_at_least(grid, 'grid', 2, ' (points of the path)')
 
     def fit(self, confidences: Sequence[np.ndarray], corrects: Sequence[np.ndarray],
             macs: Sequence[float]) -> 'MultiExitGuaranteedDropCalibrator':

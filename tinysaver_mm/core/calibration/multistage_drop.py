@@ -4,7 +4,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from .base import _TOL, BaseCalibrator, _open_unit
+from .base import _TOL, BaseCalibrator, _int_at_least, _open_unit
 
 __all__ = ['MultiStageDropCalibrator', 'answering_stage', 'evaluate_cascade',
            'joint_threshold_search']
@@ -83,10 +83,7 @@ class MultiStageDropCalibrator(BaseCalibrator):
 
     def __init__(self, max_drop: float, grid: int = 41):
         self.max_drop = _open_unit(max_drop, 'max_drop')
-        if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 1:
-            raise ValueError(f'grid={grid!r} must be a positive integer (candidate '
-                             'thresholds per stage).')
-        self.grid = int(grid)
+        self.grid = _int_at_least(grid, 'grid', 1, ' (candidate thresholds per stage)')
 
     def fit(self, confidences: Sequence[np.ndarray], corrects: Sequence[np.ndarray],
             macs: Sequence[float]) -> 'MultiStageDropCalibrator':
