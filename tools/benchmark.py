@@ -16,9 +16,9 @@ import argparse
 
 from mmengine.config import Config, DictAction
 
-from tinysaver_mm.apis.end_to_end import end_to_end_throughput
-from tinysaver_mm.apis.operating_point import run_operating_point
-from tinysaver_mm.apis.pytorch_options import pytorch_options_study
+from tinysaver_mm.apis.benchmark import end_to_end_throughput
+from tinysaver_mm.apis.benchmark import run_operating_point
+from tinysaver_mm.apis.benchmark import pytorch_options_study
 from tinysaver_mm.apis.benchmark import (benchmark_stages, goal_report, markdown_table, read_rows,
                                          run_benchmark)
 

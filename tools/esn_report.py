@@ -10,7 +10,7 @@ import argparse
 import os.path as osp
 
 from tinysaver_mm.apis.calibrate import load_exits
-from tinysaver_mm.apis.esn_report import esn_report, evaluator_exits
+from tinysaver_mm.apis.studies import esn_report, evaluator_exits
 
 CFG = 'configs/fashion_mnist'
 PLAIN = f'{CFG}/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py'

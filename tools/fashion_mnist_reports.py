@@ -7,7 +7,7 @@ import argparse
 import json
 import os.path as osp
 
-from tinysaver_mm.apis.reports import guarantee_report, multistage_report
+from tinysaver_mm.apis.studies import guarantee_report, multistage_report
 from tinysaver_mm.apis.select_saver import select_saver
 from tinysaver_mm.utils import check_outputs
 

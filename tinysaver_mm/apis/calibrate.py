@@ -13,7 +13,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, drift_reference, AccuracyDropCa
                                cascade_ms_per_img, macs_saved_pct)
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_calibration_curve
-from .records import check_aligned, load_records
+from .records.cls_records import check_aligned, load_records
 
 __all__ = ['TARGETS', 'EXIT_TARGETS', 'load_pair', 'make_calibrator', 'calibrate',
            'load_exits', 'calibrate_exits']
@@ -124,7 +124,7 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
     d = load_pair(saver, base, rule)
     latency = None
     if latency_table is not None:
-        from .latency_table import load_stage_latency, record_model_name
+        from .benchmark.latency_table import load_stage_latency, record_model_name
         latency = tuple(load_stage_latency(latency_table, record_model_name(m, p), backend,
                                            device)
                         for m, p in ((d['meta'], saver), (d['base_meta'], base))) + (batch_size, )

@@ -230,7 +230,7 @@ def select_saver(base_train: str, saver_train: Sequence[str],
 def _latencies(table: str, train: Sequence[dict], saver_train: Sequence[str],
                base_train: str, backend: str, device: str, batch_size: int) -> dict:
     """The measured times of the base and of every candidate, by the records' model names."""
-    from .latency_table import load_stage_latency, record_model_name
+    from .benchmark.latency_table import load_stage_latency, record_model_name
     base = load_stage_latency(table, record_model_name(train[0]['base_meta'], base_train),
                               backend, device)
     savers = [load_stage_latency(table, record_model_name(p['meta'], path), backend, device)

@@ -1,0 +1,621 @@
+"""Wall-clock benchmark of a cascade vs its stages, at forced exit ratios."""
+import math
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from tqdm import tqdm
+
+from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
+                               confidence_scores)
+from tinysaver_mm.utils.report import merge_csv, read_csv
+
+__all__ = ['first_test_batch', 'forced_threshold', 'fuse_stages', 'packed', 'stage_alone', 'time_fn', 'time_fns',
+           'benchmark_stages',
+           'benchmark_cascade', 'stage_latency_rows',
+           'STAGE_LATENCY_COLUMNS',
+           'goal_report', 'markdown_table', 'read_rows', 'run_benchmark', 'CSV_COLUMNS']
+
+_SYNTHETIC = '_benchmark_synthetic'
+
+CSV_COLUMNS = [
+    'pair', 'backend', 'batch_size', 'exit_ratio', 'ms_per_img_base', 'ms_per_img_cascade',
+    'speedup', 'macs_speedup', 'efficiency', 'ms_per_img_saver',
+    'ms_per_img_cascade_min', 'ms_per_img_cascade_max', 'img_per_s_base',
+    'img_per_s_saver', 'img_per_s_cascade',
+    'ms_per_img_back_to_back', 'stages_speedup', 'routing_overhead_pct',
+    'base_rows', 'ms_per_img_base_rows', 'ms_per_img_eager_base', 'speedup_vs_eager_base'
+]
+
+
+def packed(run_probs: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[dict], list]:
+    """A raw batch -> ``DataSample`` list, from a function giving class probabilities.
+
+    The packing mmpretrain's head does (``pred_score``, ``pred_label``), so a
+    deployed stage and an eager model pay for the same outputs.
+    """
+    from mmpretrain.structures import DataSample
+
+    def run(data):
+        probs = run_probs(data['inputs'])
+        return [DataSample().set_pred_score(p).set_pred_label(p.argmax(0, keepdim=True))
+                for p in probs]
+    return run
+
+
+def stage_alone(model, role: str) -> Callable[[dict], object]:
+    """How one stage of ``model`` answers a raw batch alone, on the cascade's backend.
+
+    PyTorch: the stage's own ``test_step`` (preprocessing + predict), as the
+    Runner calls it. A deployed backend: the stage's session (its graph folds
+    the preprocessing in) and :func:`packed`'s packing.
+    """
+    if role not in getattr(model, '_deployed', {}):
+        return getattr(model, role).test_step
+    return packed(lambda x: model.run_stage(role, x))
+
+
+def first_test_batch(cfg, n: int, need: Optional[str] = None) -> Tuple[torch.Tensor, list]:
+    """The first ``n`` images of a config's test split, raw, and their data samples.
+
+    Args:
+        cfg (Config): A config with a ``test_dataloader`` (built in its scope).
+        n (int): How many images.
+        need (str, optional): What asked for ``n`` (e.g. ``'batch size 256'``):
+            then fewer than ``n`` images is refused, naming it.
+
+    Returns:
+        tuple: uint8 images (N, C, H, W) and the data samples.
+
+    Raises:
+        ValueError: If ``need`` is given and the split has fewer than ``n`` images.
+    """
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
+        batch = next(iter(Runner.build_dataloader(dict(
+            cfg.test_dataloader, batch_size=n, num_workers=0, persistent_workers=False))))
+    images = batch['inputs']
+    if isinstance(images, (list, tuple)):  # mmengine's pseudo_collate
+        images = torch.stack(list(images))
+    if need is not None and len(images) < n:
+        raise ValueError(f'the test set has {len(images)} images, fewer than {need}.')
+    return images, batch['data_samples']
+
+
+def forced_threshold(confidence: torch.Tensor, exit_ratio: float) -> float:
+    """The threshold at which ``round(exit_ratio * N)`` images of a batch exit.
+
+    Args:
+        confidence (torch.Tensor): Saver confidence of each image, shape (N,).
+        exit_ratio (float): Wanted share of exits, in [0, 1].
+
+    Returns:
+        float: A threshold in [0, 1] (the k-th largest confidence, or just
+        above the largest for no exit).
+
+    Raises:
+        ValueError: If ``exit_ratio`` is outside [0, 1], or no threshold in
+            [0, 1] gives that share (ties or saturated confidences).
+    """
+    if not 0.0 <= float(exit_ratio) <= 1.0:
+        raise ValueError(f'exit ratio {exit_ratio!r} is outside [0, 1].')
+    # in the confidences' own dtype: that is what the cascade compares
+    conf = confidence.sort(descending=True).values
+    k = int(round(float(exit_ratio) * conf.numel()))
+    if k == 0:
+        thr = float(torch.nextafter(conf[0], torch.tensor(2.0, dtype=conf.dtype)))
+    else:
+        thr = float(conf[k - 1])
+    got = int((confidence >= thr).sum())
+    if thr > 1.0 or got != k:
+        raise ValueError(f'cannot force exit ratio {exit_ratio}: saver confidences '
+                         'tie or saturate at 1 on this batch.')
+    return thr
+
+
+def fuse_stages(model) -> None:
+    """Fold BatchNorm into the preceding convs of every stage of a cascade, in place."""
+    from mmcv.cnn import fuse_conv_bn
+    model.eval()
+    for role in model.stage_names:
+        setattr(model, role, fuse_conv_bn(getattr(model, role)))
+
+
+def time_fn(fn: Callable[[], object], warmup: int, repeats: int) -> List[float]:
+    """Seconds per call of ``fn``, after ``warmup`` untimed calls.
+
+    CUDA work is synchronised before and after each timed call.
+    """
+    return time_fns({'fn': fn}, warmup, repeats)['fn']
+
+
+def time_fns(fns: Dict[str, Callable[[], object]], warmup: int,
+             repeats: int) -> Dict[str, List[float]]:
+    """Seconds per call of each function, timed in alternation.
+
+    Each round calls every function once, in an order reversed every other
+    round, so drift of the machine's speed (other load, frequency scaling)
+    affects all of them alike and their ratios stay fair.
+
+    Args:
+        fns (dict[str, callable]): Functions to time.
+        warmup (int): Untimed rounds first.
+        repeats (int): Timed rounds.
+
+    Returns:
+        dict[str, list[float]]: ``repeats`` timings per function.
+    """
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    names = list(fns)
+    times: Dict[str, List[float]] = {k: [] for k in names}
+    for i in range(warmup + repeats):
+        for name in (names if i % 2 == 0 else names[::-1]):
+            sync()
+            start = time.perf_counter()
+            fns[name]()
+            sync()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+@torch.no_grad()
+def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: str,
+                      batch_sizes: Sequence[int] = (1, 32, 256),
+                      exit_ratios: Sequence[float] = (0, 0.25, 0.5, 0.75, 0.9, 1.0),
+                      warmup: int = 2, repeats: int = 5,
+                      macs: Optional[Dict[str, int]] = None,
+                      synthetic_confidence: bool = False) -> List[dict]:
+    """Time base alone, saver alone, the routed cascade and its stages back to back.
+
+    Everything runs through ``test_step`` (preprocessing + predict), as the
+    Runner calls it. Exit ratios are forced per batch with
+    :func:`forced_threshold`, so the cascade code itself is unchanged; a row
+    is written per exit ratio that the batch size can realise
+    (``round(r * batch_size) / batch_size``, so batch 1 gives only 0 and 1),
+    and ``exit_ratio`` is that realised share. At
+    each exit ratio, base alone, the cascade and "back to back" (the saver on
+    the batch, then the base on the images the cascade sends it, without
+    routing) are timed call by call in alternation: ``routing_overhead_pct``
+    is the cascade's time over back to back (at exit ratio 0: over saver +
+    base on the whole batch), ``stages_speedup`` the speedup free routing
+    would give with these two models, ``efficiency`` the measured speedup
+    over the MACs-predicted one. Ratios are medians over rounds of the ratio
+    of the calls made in the same round (robust to the machine's speed
+    drifting between rounds); the ``ms_per_img_*`` columns are medians.
+
+    Args:
+        model: A two-stage TinySaver cascade.
+        make_batch (callable): ``batch_size -> raw uint8 batch``.
+        pair (str): Name written in every row.
+        batch_sizes (Sequence[int]): Batch sizes, each >= 1.
+        exit_ratios (Sequence[float]): Exit ratios, each in [0, 1].
+        warmup (int): Untimed calls before timing.
+        repeats (int): Timed calls; the median is reported.
+        macs (dict, optional): Stage MACs per image; measured if not given.
+        synthetic_confidence (bool): Decide exits on pre-drawn uniform random
+            confidences (one per image) instead of the saver's, through a
+            temporary exit rule: saver and base still run in full and the
+            routing code is the same. For random-weight savers, whose
+            confidences tie.
+
+    Returns:
+        list[dict]: One row per (batch size, exit ratio), keys
+        :data:`CSV_COLUMNS`.
+
+    Raises:
+        TypeError: If ``model`` is not a two-stage cascade.
+        ValueError: On a batch size < 1 or an exit ratio outside [0, 1].
+    """
+    if tuple(getattr(model, 'stage_names', ())) != ('saver', 'base'):
+        raise TypeError(f'benchmark needs a two-stage TinySaver cascade (saver, '
+                        f'base); got {type(model).__name__}.')
+    for bs in batch_sizes:
+        if int(bs) != bs or bs < 1:
+            raise ValueError(f'batch size {bs!r} must be a whole number >= 1.')
+    for r in exit_ratios:
+        if not 0.0 <= float(r) <= 1.0:
+            raise ValueError(f'exit ratio {r!r} is outside [0, 1].')
+    model.eval()
+    macs = macs or model.measure_stage_macs(make_batch(1))
+    rows = []
+    for bs in batch_sizes:
+        raw = make_batch(bs)
+        data = {'inputs': raw, 'data_samples': None}
+        saver = stage_alone(model, 'saver')
+        ms_saver = 1e3 * statistics.median(
+            time_fn(lambda: saver(data), warmup, repeats)) / bs
+        saved_thr, saved_rule = model.threshold, model.exit_rule
+        if synthetic_confidence:
+            conf = torch.rand(bs, generator=torch.Generator().manual_seed(bs))
+            CONFIDENCE_RULES[_SYNTHETIC] = lambda probs, c=conf: c[:probs.size(0)]
+            model.exit_rule = _SYNTHETIC
+        else:
+            conf = confidence_scores(model.stage_probs('saver', raw), model.exit_rule)
+        try:
+            rows += _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup,
+                           repeats)
+        finally:
+            model.threshold, model.exit_rule = saved_thr, saved_rule
+            CONFIDENCE_RULES.pop(_SYNTHETIC, None)
+    return rows
+
+
+def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, repeats):
+    """Time base alone, the cascade and its stages back to back at each exit ratio.
+
+    "Back to back" is the saver on the batch, then the base on exactly the
+    images the cascade sends it, with no routing: the cascade's time when
+    routing is free. All three alternate call by call (:func:`time_fns`).
+    """
+    rows = []
+    raw = data['inputs']
+    backend = getattr(model, 'backend', 'pytorch')
+    base = stage_alone(model, 'base')
+    saver = stage_alone(model, 'saver')
+    base_alone = lambda: base(data)  # noqa: E731
+    # the share that really exits: round(r * bs) of bs images (batch 1: 0 or 1)
+    realised = dict.fromkeys(round(float(r) * bs) / bs for r in exit_ratios)
+    for r in tqdm(realised, desc=f'{pair} batch {bs}', unit='ratio'):
+        model.threshold = forced_threshold(conf, r)
+        passed = (conf < model.threshold).nonzero().squeeze(1)
+        rest = {'inputs': raw[passed.to(raw.device)], 'data_samples': None}
+
+        def back_to_back(rest=rest):
+            saver(data)
+            if len(rest['inputs']):
+                base(rest)
+
+        fns = dict(base=base_alone, cascade=lambda: model.test_step(data),
+                   back_to_back=back_to_back)
+        if len(rest['inputs']) and len(rest['inputs']) < bs:  # the sub-batch routing gives it
+            fns['base_rows'] = lambda rest=rest: base(rest)
+        if backend != 'pytorch':  # the reference users have today: PyTorch eager
+            fns['eager_base'] = lambda: model.base.test_step(data)
+        t = time_fns(fns, warmup, repeats)
+        med = {k: 1e3 * statistics.median(v) / bs for k, v in t.items()}
+        cascade = [1e3 * x / bs for x in t['cascade']]
+        predicted = macs['base'] / cascade_macs_per_image(
+            [macs['saver'], macs['base']], [1.0, 1.0 - float(r)])
+        # ratios of calls made in the same round, then their median: robust to drift
+        paired = lambda a, b: statistics.median(x / y for x, y in zip(t[a], t[b]))  # noqa: E731
+        speedup = paired('base', 'cascade')
+        n_rest = len(rest['inputs'])
+        rest_ms = (1e3 * statistics.median(t['base_rows']) / n_rest if 'base_rows' in t
+                   else med['base'] if n_rest == bs else math.nan)
+        rows.append(dict(
+            pair=pair, backend=backend, batch_size=bs, exit_ratio=float(r),
+            ms_per_img_base=med['base'], ms_per_img_cascade=med['cascade'],
+            speedup=speedup, macs_speedup=predicted, efficiency=speedup / predicted,
+            ms_per_img_saver=ms_saver, ms_per_img_cascade_min=min(cascade),
+            ms_per_img_cascade_max=max(cascade), img_per_s_base=1e3 / med['base'],
+            img_per_s_saver=1e3 / ms_saver, img_per_s_cascade=1e3 / med['cascade'],
+            ms_per_img_back_to_back=med['back_to_back'],
+            stages_speedup=paired('base', 'back_to_back'),
+            routing_overhead_pct=100.0 * (paired('cascade', 'back_to_back') - 1.0),
+            base_rows=n_rest, ms_per_img_base_rows=rest_ms,
+            ms_per_img_eager_base=med.get('eager_base', med['base']),
+            speedup_vs_eager_base=paired('eager_base', 'cascade') if 'eager_base' in t
+            else speedup))
+    return rows
+
+
+STAGE_LATENCY_COLUMNS = ['model', 'backend', 'device', 'threads', 'batch_size', 'ms_per_img',
+                         'img_per_s', 'gmacs', 'source']
+
+
+def stage_latency_rows(rows: List[dict], models: Dict[str, str], gmacs: Dict[str, float],
+                       device: str, source: str) -> List[dict]:
+    """Per-stage latency table rows from a cascade benchmark's rows.
+
+    The saver's time at each batch size; the base's at each batch size (median
+    over the exit ratios' base-alone timings) and at every sub-batch size the
+    routing gave it (``base_rows``).
+
+    Args:
+        rows (list[dict]): Rows of :func:`benchmark_cascade` (one backend).
+        models (dict): ``saver``/``base`` -> model name (its config's file name).
+        gmacs (dict): ``saver``/``base`` -> GMACs per image.
+        device (str): Where they ran.
+        source (str): What measured them (the benchmarked config).
+
+    Returns:
+        list[dict]: Keys :data:`STAGE_LATENCY_COLUMNS`, one per (model, batch size).
+    """
+    times: Dict[tuple, List[float]] = {}
+    for r in rows:
+        times.setdefault(('saver', r['batch_size']), []).append(r['ms_per_img_saver'])
+        times.setdefault(('base', r['batch_size']), []).append(r['ms_per_img_base'])
+        if r['base_rows'] and r['base_rows'] != r['batch_size'] and \
+                not math.isnan(r['ms_per_img_base_rows']):
+            times.setdefault(('base', r['base_rows']), []).append(r['ms_per_img_base_rows'])
+    backend = rows[0]['backend'] if rows else 'pytorch'
+    out = []
+    for (role, bs), ms in sorted(times.items(), key=lambda kv: (kv[0][0] != 'saver', kv[0][1])):
+        med = statistics.median(ms)
+        out.append(dict(model=models[role], backend=backend, device=device,
+                        threads=torch.get_num_threads(), batch_size=bs, ms_per_img=med,
+                        img_per_s=1e3 / med, gmacs=gmacs[role], source=source))
+    return out
+
+
+TABLE_COLUMNS = [('pair', 'pair', '{}'), ('backend', 'backend', '{}'), ('batch', 'batch_size', '{}'),
+                 ('exit ratio', 'exit_ratio', '{:g}'), ('ms/img base', 'ms_per_img_base', '{:.4f}'),
+                 ('ms/img cascade', 'ms_per_img_cascade', '{:.4f}'),
+                 ('speedup', 'speedup', '{:.2f}'), ('MACs-predicted', 'macs_speedup', '{:.2f}'),
+                 ('efficiency', 'efficiency', '{:.2f}'),
+                 ('stages back to back', 'stages_speedup', '{:.2f}'),
+                 ('routing overhead %', 'routing_overhead_pct', '{:.1f}'),
+                 ('vs eager base', 'speedup_vs_eager_base', '{:.2f}')]
+
+
+def read_rows(path: str) -> List[dict]:
+    """Rows of a benchmark CSV, numbers as numbers.
+
+    Raises:
+        FileNotFoundError: If there is no such CSV.
+        ValueError: If it is a CSV of other columns.
+    """
+    rows = read_csv(path, CSV_COLUMNS)
+    for r in rows:
+        for k, v in r.items():
+            if k not in ('pair', 'backend'):
+                r[k] = float('nan') if v == '' else int(v) if k in (
+                    'batch_size', 'base_rows') else float(v)
+    return rows
+
+
+def markdown_table(rows: List[dict]) -> str:
+    """The main columns of benchmark rows as a Markdown table."""
+    lines = ['| ' + ' | '.join(h for h, _, _ in TABLE_COLUMNS) + ' |',
+             '|' + '---|' * len(TABLE_COLUMNS)]
+    lines += ['| ' + ' | '.join(fmt.format(r[k]) for _, k, fmt in TABLE_COLUMNS) + ' |'
+              for r in rows]
+    return '\n'.join(lines)
+
+
+def _goal_line(name: str, goal: str, checked: List[dict], miss: List[str]) -> Optional[str]:
+    if not checked:
+        return None
+    return f'{name}: {goal}: ' + (f'MISSED at {"; ".join(miss)}' if miss
+                                  else f'met ({len(checked)} rows)')
+
+
+def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int = 32,
+                exit_range: Sequence[float] = (0.5, 0.9), max_overhead_pct: float = 3.0,
+                min_exit_vs_eager: float = 0.25) -> List[str]:
+    """Lines saying which rows meet the speed goals and which miss them, per pair and backend.
+
+    Goals (issue 15): efficiency (measured over MACs-predicted speedup) >=
+    ``min_efficiency`` at batch >= ``min_batch`` for exit ratios in
+    ``exit_range``; routing overhead (cascade vs saver + base back to back)
+    <= ``max_overhead_pct`` at batch >= ``min_batch``; and, for a deployed
+    backend, the cascade faster than the base alone in PyTorch eager at every
+    exit ratio >= ``min_exit_vs_eager``. A row that misses the efficiency goal
+    also shows the efficiency of saver + base back to back
+    (``stages_speedup / macs_speedup``): what free routing would reach with
+    these two models, so a miss of the models' own times (a layer's time not
+    proportional to its MACs, a smaller batch costing more per image) is told
+    apart from one of the routing.
+
+    Args:
+        rows (list[dict]): Rows from :func:`benchmark_cascade`.
+        min_efficiency (float): Efficiency goal.
+        min_batch (int): Smallest batch size the efficiency and overhead goals are for.
+        exit_range (Sequence[float]): Exit ratios the efficiency goal is for.
+        max_overhead_pct (float): Overhead goal, in percent.
+        min_exit_vs_eager (float): Smallest exit ratio of the goal against eager.
+
+    Returns:
+        list[str]: One line per pair, backend and goal, with the rows that miss it.
+    """
+    lines = []
+    lo, hi = exit_range
+    for pair, backend in dict.fromkeys((r['pair'], r.get('backend') or 'pytorch') for r in rows):
+        name = f'{pair} [{backend}]'
+        mine = [r for r in rows if r['pair'] == pair and (r.get('backend') or 'pytorch') == backend]
+        big = [r for r in mine if r['batch_size'] >= min_batch]
+        eff = [r for r in big if lo - 1e-9 <= r['exit_ratio'] <= hi + 1e-9]
+        lines.append(_goal_line(
+            name, f'efficiency >= {min_efficiency} at batch >= {min_batch}, exit {lo:g}-{hi:g}',
+            eff, [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["efficiency"]:.3f}'
+                  f' (free routing: {r["stages_speedup"] / r["macs_speedup"]:.3f})'
+                  for r in eff if r['efficiency'] < min_efficiency]))
+        lines.append(_goal_line(
+            name, f'routing overhead <= {max_overhead_pct}% at batch >= {min_batch}', big,
+            [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["routing_overhead_pct"]:.1f}%'
+             for r in big if r['routing_overhead_pct'] > max_overhead_pct]))
+        if backend != 'pytorch':
+            vs = [r for r in mine if r['exit_ratio'] >= min_exit_vs_eager - 1e-9]
+            lines.append(_goal_line(
+                name, f'faster than the eager base alone at exit >= {min_exit_vs_eager:g}', vs,
+                [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: '
+                 f'{r["speedup_vs_eager_base"]:.2f}x' for r in vs
+                 if not r['speedup_vs_eager_base'] > 1.0]))
+    return [line for line in lines if line]
+
+
+def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[str] = None,
+                  batch_sizes: Sequence[int] = (1, 32, 256),
+                  exit_ratios: Sequence[float] = (0, 0.25, 0.5, 0.75, 0.9, 1.0),
+                  warmup: int = 2, repeats: int = 5, random_weights: bool = False,
+                  input_shape: Optional[Sequence[int]] = None,
+                  out: Optional[str] = None, device: str = 'auto',
+                  fuse_conv_bn: bool = False, backend: str = 'pytorch',
+                  deploy_dir: Optional[str] = None,
+                  stage_latency_out: Optional[str] = None) -> List[dict]:
+    """Benchmark a cascade config and write CSV + PNG (``tools/benchmark.py``).
+
+    Args:
+        config (str): A TinySaverClassifier config.
+        checkpoint (str, optional): Whole-cascade weights, loaded strictly.
+        pair (str, optional): Row label; defaults to the config's name.
+        batch_sizes, exit_ratios, warmup, repeats: See :func:`benchmark_cascade`.
+        random_weights (bool): Ignore the stages' checkpoints (speed does not
+            depend on the weights), e.g. for zoo pairs without internet. A
+            random-weight saver gives (nearly) identical confidences, so exits
+            are then decided on pre-drawn random confidences (see
+            :func:`benchmark_cascade`).
+        input_shape (Sequence[int], optional): ``C H W`` of random uint8
+            images; by default the config's test images are used.
+        out (str, optional): CSV path (default
+            ``results/benchmark_<device>.csv``); rows already there for other
+            pairs, backends or batch sizes are kept, and a PNG is written beside it.
+        device (str): ``'auto'`` (CUDA when available, else CPU), ``'cpu'``
+            or ``'cuda'``.
+        fuse_conv_bn (bool): Fold each BatchNorm into the preceding conv in
+            both stages (mmcv's ``fuse_conv_bn``) before timing, as mmdet's
+            benchmark tool offers. Outputs are unchanged up to float rounding.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'`` (CPU): the stages run
+            from the ONNX files of ``deploy_dir``, or, without one, of an export
+            of these very weights into a temporary folder (``tools/deploy.py``'s).
+        deploy_dir (str, optional): A ``tools/deploy.py`` folder of this cascade.
+        stage_latency_out (str, optional): Per-stage latency table CSV
+            (default ``results/stage_latency_<device>.csv``), merged like ``out``.
+
+    Returns:
+        list[dict]: This run's rows.
+
+    Raises:
+        TypeError: If the config is not a classification cascade.
+        ValueError: On a device that is not available, or onnxruntime on CUDA.
+    """
+    import os.path as osp
+    import shutil
+    import tempfile
+
+    from tinysaver_mm.visualization import plot_speedup
+    from tinysaver_mm.utils import stage_model_name
+    from ..deploy import build_cascade, export_cascade
+    model, cfg = build_cascade(config, checkpoint, random_weights)
+    if fuse_conv_bn:
+        fuse_stages(model)
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device not in ('cpu', 'cuda') or (device == 'cuda' and not torch.cuda.is_available()):
+        raise ValueError(f'device {device!r} is not available here; use auto, cpu or cuda.')
+    if backend != 'pytorch' and device != 'cpu':
+        raise ValueError(f'backend={backend!r} runs on the CPU here; use --device cpu.')
+    out = out or f'results/benchmark_{device}.csv'
+    stage_latency_out = stage_latency_out or f'results/stage_latency_{device}.csv'
+    n = max(batch_sizes)
+    if input_shape:
+        g = torch.Generator().manual_seed(0)
+        images = torch.randint(0, 256, (n, *input_shape), generator=g, dtype=torch.uint8)
+    else:
+        images = first_test_batch(cfg, n, f'batch size {n}')[0]
+    tmp = None
+    if backend != 'pytorch':
+        if deploy_dir is None:
+            tmp = deploy_dir = tempfile.mkdtemp(prefix='tinysaver_bench_')
+            export_cascade(model, deploy_dir, list(images.shape[1:]), config=config)
+        model.use_backend(backend, deploy_dir)
+    model.to(device)
+    pair = pair or osp.splitext(osp.basename(config))[0]
+    images = images.to(device)
+    macs = model.measure_stage_macs(images[:1])
+    try:
+        rows = benchmark_cascade(model, lambda bs: images[:bs], pair, batch_sizes,
+                                 exit_ratios, warmup, repeats, macs=macs,
+                                 synthetic_confidence=random_weights)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    all_rows = merge_csv(rows, out, CSV_COLUMNS, key=('pair', 'backend', 'batch_size'))
+    plot_speedup(all_rows, osp.splitext(out)[0] + '.png')
+    models = {role: stage_model_name(cfg.model[role]) for role in ('saver', 'base')}
+    merge_csv(stage_latency_rows(rows, models, {k: v / 1e9 for k, v in macs.items()}, device,
+                                 osp.basename(config)),
+              stage_latency_out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device',
+                                                           'batch_size'))
+    return rows
+
+
+def benchmark_stages(configs: Sequence[str], batch_sizes: Sequence[int] = (1, 32, 256),
+                     backend: str = 'pytorch', warmup: int = 2, repeats: int = 5,
+                     input_shape: Optional[Sequence[int]] = None,
+                     out: str = 'results/stage_latency_cpu.csv') -> List[dict]:
+    """Per-stage latency of plain models (e.g. candidate savers), timed in alternation.
+
+    Each model (random weights: speed does not depend on them) answers the
+    same raw batch through ``test_step`` (PyTorch eager, CPU) or through its
+    exported graph (``'onnxruntime'``, preprocessing folded in) plus the same
+    output packing; at each batch size the models are timed round by round in
+    alternation (:func:`time_fns`), so machine drift affects them alike.
+
+    Args:
+        configs (Sequence[str]): mmpretrain model configs.
+        batch_sizes (Sequence[int]): Batch sizes, each >= 1.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'``.
+        warmup, repeats (int): Untimed and timed rounds.
+        input_shape (Sequence[int], optional): ``C H W`` of random uint8
+            images; by default the first config's test images.
+        out (str): Stage latency CSV, merged (rows of other models, backends
+            or batch sizes are kept).
+
+    Returns:
+        list[dict]: Rows of :data:`STAGE_LATENCY_COLUMNS`.
+
+    Raises:
+        ValueError: On no config, a bad batch size or an unknown backend.
+    """
+    import os.path as osp
+    import shutil
+    import tempfile
+
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from tinysaver_mm.models.classifiers import preprocess
+    from tinysaver_mm.utils import measure_macs, model_cfg_of, stage_model_name
+    from ..deploy import DEFAULT_OPSET, export_onnx
+    from ..runner import load_cfg
+    if not configs:
+        raise ValueError('give at least one model config to time.')
+    if backend not in ('pytorch', 'onnxruntime'):
+        raise ValueError(f'backend={backend!r} is unknown; choose pytorch or onnxruntime.')
+    for bs in batch_sizes:
+        if int(bs) != bs or bs < 1:
+            raise ValueError(f'batch size {bs!r} must be a whole number >= 1.')
+    cfgs = [load_cfg(c) for c in configs]
+    init_default_scope(cfgs[0].get('default_scope', 'mmpretrain'))
+    n = max(batch_sizes)
+    if input_shape:
+        images = torch.randint(0, 256, (n, *input_shape), dtype=torch.uint8,
+                               generator=torch.Generator().manual_seed(0))
+    else:
+        images = first_test_batch(cfgs[0], n)[0]
+    tmp = tempfile.mkdtemp(prefix='tinysaver_stages_')
+    fns, gmacs = {}, {}
+    try:
+        with torch.no_grad():
+            for path, cfg in zip(configs, cfgs):
+                name = stage_model_name(path)
+                model = MODELS.build(model_cfg_of(cfg)).eval()
+                gmacs[name] = measure_macs(model, preprocess(model, images[:1])) / 1e9
+                if backend == 'pytorch':
+                    fns[name] = model.test_step
+                else:
+                    from tinysaver_mm.models.backends import StageGraph
+                    from tinysaver_mm.models.backends.onnx_stage import OnnxStage
+                    onnx_path = osp.join(tmp, f'{name}.onnx')
+                    export_onnx(StageGraph(model, name).eval(), images[:2].float(), onnx_path,
+                                DEFAULT_OPSET, 'probs')
+                    fns[name] = packed(OnnxStage(onnx_path, name))
+            rows = []
+            for bs in batch_sizes:
+                data = {'inputs': images[:bs], 'data_samples': None}
+                t = time_fns({k: (lambda f=f: f(data)) for k, f in fns.items()}, warmup,
+                             repeats)
+                for name, times in t.items():
+                    ms = 1e3 * statistics.median(times) / bs
+                    rows.append(dict(model=name, backend=backend, device='cpu',
+                                     threads=torch.get_num_threads(), batch_size=bs,
+                                     ms_per_img=ms, img_per_s=1e3 / ms, gmacs=gmacs[name],
+                                     source='benchmark_stages'))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    merge_csv(rows, out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device', 'batch_size'))
+    return rows
