@@ -137,7 +137,7 @@ def _stage_records(n=300, k=3, seed=2):
 
 
 def test_evaluate_cascade_matches_per_sample_loop():
-    from tinysaver_mm.core.multistage import evaluate_cascade
+    from tinysaver_mm.core import evaluate_cascade
     confs, corrects, macs = _stage_records()
     ts = (0.7, 0.4)
     r = evaluate_cascade(confs, corrects, macs, ts)
@@ -154,7 +154,7 @@ def test_evaluate_cascade_matches_per_sample_loop():
 
 
 def test_joint_search_is_the_cheapest_feasible_grid_point():
-    from tinysaver_mm.core.multistage import evaluate_cascade, joint_threshold_search
+    from tinysaver_mm.core import evaluate_cascade, joint_threshold_search
     confs, corrects, macs = _stage_records()
     best = joint_threshold_search(confs, corrects, macs, max_drop=0.02, grid=9)
     ref = np.mean(corrects[-1]) - 0.02
