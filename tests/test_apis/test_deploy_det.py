@@ -42,9 +42,10 @@ def _in_box_order(inst):
 
 def test_onnxruntime_detection_cascade_equals_pytorch(exported):
     from mmengine.runner import Runner
-    from tinysaver_mm.apis.deploy import build_cascade
+    from tinysaver_mm.apis import init_cascade
     out, _ = exported
-    model, cfg = build_cascade(CFG, detection=True)
+    model = init_cascade(CFG)
+    cfg = model.cfg
     loader = Runner.build_dataloader(dict(cfg.test_dataloader, batch_size=32, num_workers=0,
                                           persistent_workers=False))
     flips = boxes = 0

@@ -204,6 +204,6 @@ def test_a_whole_esn_checkpoint_merges_and_loads_as_host_tools_do(trained, tmp_p
 
 
 def test_deploy_says_an_esn_has_no_onnx_backend():
-    from tinysaver_mm.apis.deploy import build_cascade
+    from tinysaver_mm.apis.deploy import init_deployable
     with pytest.raises(TypeError, match='TinySaverESN has no ONNX backend'):
-        build_cascade(CFG)
+        init_deployable(CFG)

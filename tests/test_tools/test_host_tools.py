@@ -104,8 +104,8 @@ def cls_reference(tmp_path_factory):
 
 def _build(cfg_path):
     from mmengine.config import Config
-    from tinysaver_mm.apis import build_cascade
-    return build_cascade(Config.fromfile(cfg_path))
+    from tinysaver_mm.apis import init_cascade
+    return init_cascade(Config.fromfile(cfg_path))
 
 
 def _stage_alone(cfg_path, ckpt):

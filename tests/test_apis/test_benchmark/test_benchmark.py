@@ -312,14 +312,16 @@ def test_at_its_thresholds_the_benchmark_reports_what_the_cascade_did(tmp_path):
     import sys
 
     import numpy as np
-    from tinysaver_mm.apis.benchmark import build_any_cascade, run_operating_point
+    from tinysaver_mm.apis import init_cascade
+    from tinysaver_mm.apis.benchmark import run_operating_point
     root = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
     cfg = osp.join(root, 'configs', 'fashion_mnist',
                    'tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py')
     out = str(tmp_path / 'op.csv')
     row = run_operating_point(cfg, batch_sizes=(16, ), num_images=64, warmup=0, repeats=1,
                               out=out)[0]
-    model, mcfg = build_any_cascade(cfg)
+    model = init_cascade(cfg)
+    mcfg = model.cfg
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
     with DefaultScope.overwrite_default_scope('mmpretrain'):

@@ -1,6 +1,6 @@
 """Wall-clock benchmarks of cascades and their stages (``tools/benchmark.py``)."""
 from .at_thresholds import (OPERATING_POINT_COLUMNS, benchmark_operating_point,
-                            build_any_cascade, run_operating_point)
+                            run_operating_point)
 from .end_to_end import END_TO_END_COLUMNS, end_to_end_throughput
 from .forced_ratio import (CSV_COLUMNS, STAGE_LATENCY_COLUMNS, benchmark_cascade,
                            benchmark_stages, first_test_batch, forced_threshold, fuse_stages,
@@ -11,8 +11,7 @@ from .pytorch_options import (OPTION_COLUMNS, PYTORCH_OPTIONS, apply_option,
                               pytorch_options_study)
 
 __all__ = [
-    'OPERATING_POINT_COLUMNS', 'benchmark_operating_point', 'build_any_cascade',
-    'run_operating_point', 'END_TO_END_COLUMNS', 'end_to_end_throughput', 'CSV_COLUMNS',
+    'OPERATING_POINT_COLUMNS', 'benchmark_operating_point', 'run_operating_point', 'END_TO_END_COLUMNS', 'end_to_end_throughput', 'CSV_COLUMNS',
     'STAGE_LATENCY_COLUMNS', 'benchmark_cascade', 'benchmark_stages', 'first_test_batch',
     'forced_threshold', 'fuse_stages', 'goal_report', 'markdown_table', 'packed', 'read_rows',
     'run_benchmark', 'stage_alone', 'stage_latency_rows', 'time_fn', 'time_fns',

@@ -10,8 +10,7 @@ from tqdm import tqdm
 
 from tinysaver_mm.utils.report import merge_csv
 
-__all__ = ['OPERATING_POINT_COLUMNS', 'benchmark_operating_point', 'run_operating_point',
-           'build_any_cascade']
+__all__ = ['OPERATING_POINT_COLUMNS', 'benchmark_operating_point', 'run_operating_point']
 
 OPERATING_POINT_COLUMNS = [
     'pair', 'batch_size', 'num_images', 'threshold', 'exit_shares', 'ms_per_img_base',
@@ -96,27 +95,6 @@ def benchmark_operating_point(model, images: torch.Tensor, labels: Optional[torc
     return rows
 
 
-def build_any_cascade(config: str, checkpoint: Optional[str] = None,
-                      cfg_options: Optional[dict] = None):
-    """Build a classification cascade config's model (eval mode), any type.
-
-    Raises:
-        TypeError: If the config's model is not a classification cascade.
-    """
-    from tinysaver_mm.utils import load_checkpoint_strict
-    from ..merge_cascade import build_cascade
-    from ..runner import load_cfg
-    cfg = load_cfg(config, cfg_options)
-    if cfg.model.get('type') not in ('TinySaverClassifier', 'TinySaverESN'):
-        raise TypeError(f'{config} is not a classification cascade config (model type '
-                        f'{cfg.model.get("type")!r}); give a TinySaverClassifier or '
-                        'TinySaverESN config.')
-    model = build_cascade(cfg)
-    if checkpoint:
-        load_checkpoint_strict(model, checkpoint)
-    return model.eval(), cfg
-
-
 def run_operating_point(config: str, checkpoint: Optional[str] = None,
                         pair: Optional[str] = None, batch_sizes: Sequence[int] = (32, ),
                         num_images: int = 1024, warmup: int = 1, repeats: int = 5,
@@ -139,11 +117,22 @@ def run_operating_point(config: str, checkpoint: Optional[str] = None,
 
     Raises:
         ValueError: If ``num_images`` < 1 or the test split has fewer images.
+        TypeError: If the config is not a classification cascade.
     """
+    from mmengine.registry import DefaultScope
+
+    from ..inference import cascade_scope, init_cascade
+    from ..runner import load_cfg
     from .forced_ratio import first_test_batch
     if int(num_images) != num_images or num_images < 1:
         raise ValueError(f'num_images={num_images!r} must be a whole number >= 1.')
-    model, cfg = build_any_cascade(config, checkpoint, cfg_options)
+    cfg = load_cfg(config, cfg_options)
+    if cfg.model.get('type') not in ('TinySaverClassifier', 'TinySaverESN'):
+        raise TypeError(f'{config} is not a classification cascade config (model type '
+                        f'{cfg.model.get("type")!r}); give a TinySaverClassifier or '
+                        'TinySaverESN config.')
+    with DefaultScope.overwrite_default_scope(cascade_scope(cfg)):  # the caller's scope kept
+        model = init_cascade(cfg, checkpoint)
     images, samples = first_test_batch(cfg, int(num_images), f'num_images={num_images}')
     labels = torch.cat([ds.gt_label for ds in samples])
     pair = pair or osp.splitext(osp.basename(config))[0]

@@ -62,14 +62,15 @@ def end_to_end_throughput(config: str, backends: Sequence[str] = ('pytorch', 'on
         TypeError: If the config is not a classification cascade.
     """
     from tinysaver_mm.utils.report import merge_csv
-    from ..deploy import build_cascade, export_cascade, probe_input_shape
+    from ..deploy import export_cascade, init_deployable, probe_input_shape
     from ..runner import build_runner
     for b in backends:
         if b not in ('pytorch', 'onnxruntime'):
             raise ValueError(f'backend {b!r} is unknown; choose pytorch or onnxruntime.')
     if int(repeats) != repeats or repeats < 1:
         raise ValueError(f'repeats={repeats!r} must be a whole number >= 1.')
-    model, cfg = build_cascade(config)
+    model = init_deployable(config)
+    cfg = model.cfg
     tmp = tempfile.mkdtemp(prefix='tinysaver_e2e_')
     try:
         deploy_dir = None

@@ -488,8 +488,9 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
 
     from tinysaver_mm.visualization import plot_speedup
     from tinysaver_mm.utils import stage_model_name
-    from ..deploy import build_cascade, export_cascade
-    model, cfg = build_cascade(config, checkpoint, random_weights)
+    from ..deploy import export_cascade, init_deployable
+    model = init_deployable(config, checkpoint, random_weights)
+    cfg = model.cfg
     if fuse_conv_bn:
         fuse_stages(model)
     if device == 'auto':

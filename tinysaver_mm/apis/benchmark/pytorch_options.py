@@ -69,9 +69,10 @@ def pytorch_options_study(config: str, batch_sizes: Sequence[int] = (32, 256),
     from tinysaver_mm.models.classifiers import classifier_probs, preprocess
     from tinysaver_mm.utils.report import merge_csv
     from .forced_ratio import time_fns
-    from ..deploy import build_cascade
+    from ..deploy import init_deployable
     options = ['eager'] + [o for o in options if o != 'eager']
-    model, cfg = build_cascade(config)
+    model = init_deployable(config)
+    cfg = model.cfg
     n = max(batch_sizes)
     loader = dict(cfg.test_dataloader, batch_size=n, num_workers=0, persistent_workers=False)
     images = next(iter(Runner.build_dataloader(loader)))['inputs']

@@ -9,6 +9,7 @@ import torch
 from tqdm import tqdm
 
 from tinysaver_mm.core import CONFIDENCE_RULES, confidence_scores
+from ..inference import CASCADE_HOSTS, init_cascade
 
 __all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_aligned',
            'dataset_identity']
@@ -151,12 +152,15 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                                  pipeline=cfg.test_dataloader.dataset.pipeline)
     from ..runner import check_dataset_cfg
     check_dataset_cfg(cfg, loader['dataset'], split)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    from mmpretrain.registry import MODELS
-    from tinysaver_mm.utils import model_cfg_of
-    model = MODELS.build(model_cfg_of(cfg))
-    if checkpoint:
-        load_checkpoint_strict(model, checkpoint)
+    if cfg.model.get('type') in CASCADE_HOSTS:
+        model = init_cascade(cfg, checkpoint)
+    else:  # a plain classifier
+        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+        from mmpretrain.registry import MODELS
+        from tinysaver_mm.utils import model_cfg_of
+        model = MODELS.build(model_cfg_of(cfg))
+        if checkpoint:
+            load_checkpoint_strict(model, checkpoint)
     name = osp.splitext(osp.basename(config_path))[0] or 'model'
     paths = {role: osp.join(out_dir, f'{name}_{split}{"_aug" if aug else ""}'
                             f'{"" if role == "model" else "_" + role}.npz')

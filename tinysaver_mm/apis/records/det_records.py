@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .recipe import build_recorded_cascade, cascade_records_loader, save_records
+from ..inference import init_cascade
+from .recipe import cascade_records_loader, save_records
 
 __all__ = ['record_detections', 'load_det_records', 'instances_of',
            'check_det_aligned']
@@ -72,14 +73,13 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
             False.
     """
     from mmengine.runner import Runner
-    from mmdet.registry import MODELS
 
     from tinysaver_mm.utils import state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverDetector',
                                           'configs/_base_/datasets/fmnist_det.py', out_dir,
                                           config_path, 'det', [checkpoint], overwrite)
-    model = build_recorded_cascade(cfg, MODELS, dict(cfg.model, evaluator=None,
-                                                     exit_rule='max_score'), checkpoint, 'mmdet')
+    model = init_cascade(cfg, checkpoint,
+                         {'model.evaluator': None, 'model.exit_rule': 'max_score'})
     got: Dict[str, list] = {r: [] for r in ROLES}
     feats, img_ids, shapes = [], [], []
     macs: Dict[str, list] = {r: [] for r in ROLES}

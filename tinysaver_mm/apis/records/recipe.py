@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['cascade_records_loader', 'build_recorded_cascade', 'save_records']
+__all__ = ['cascade_records_loader', 'save_records']
 
 def cascade_records_loader(cfg, split: str, cascade_type: str, dataset_base: str,
                            out_dir: str, config_path: str, suffix: str,
@@ -52,28 +52,6 @@ def cascade_records_loader(cfg, split: str, cascade_type: str, dataset_base: str
     path = osp.join(out_dir, f'{name}_{split}_{suffix}.npz')
     check_outputs([path], overwrite, [*inputs, config_path])
     return loader, path
-
-
-def build_recorded_cascade(cfg, registry, model_cfg: dict, checkpoint: Optional[str],
-                           scope: str):
-    """The cascade to record, in its host's scope, loaded strictly, in eval mode.
-
-    Args:
-        cfg (Config): The config (its ``default_scope`` wins over ``scope``).
-        registry (Registry): The host's MODELS.
-        model_cfg (dict): The model config to build (the task's variant of
-            ``cfg.model``, e.g. without its evaluator).
-        checkpoint (str, optional): Weights of the whole cascade.
-        scope (str): The host library's scope (``mmdet``, ``mmseg``).
-    """
-    from mmengine.registry import init_default_scope
-
-    from tinysaver_mm.utils import load_checkpoint_strict
-    init_default_scope(cfg.get('default_scope', scope))
-    model = registry.build(model_cfg)
-    if checkpoint:
-        load_checkpoint_strict(model, checkpoint)
-    return model.eval()
 
 
 def save_records(path: str, meta: dict, arrays: dict) -> str:

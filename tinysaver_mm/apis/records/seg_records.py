@@ -7,7 +7,8 @@ from tqdm import tqdm
 
 from tinysaver_mm.core.seg_features import seg_exit_features
 from tinysaver_mm.evaluation.functional import image_areas
-from .recipe import build_recorded_cascade, cascade_records_loader, save_records
+from ..inference import init_cascade
+from .recipe import cascade_records_loader, save_records
 
 __all__ = ['record_segmentation', 'load_seg_records']
 
@@ -58,9 +59,9 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
                                           config_path, 'seg', [checkpoint], overwrite)
     # nothing is routed here: no evaluator (it is trained from these records), any
     # confidence rule and threshold (every rule's score is recorded)
-    model_cfg = dict(cfg.model, evaluator=None, threshold=1.0, report=False,
-                     exit_rule=confidence_rules_of(MODELS.get('TinySaverSegmentor'))[0])
-    model = build_recorded_cascade(cfg, MODELS, model_cfg, checkpoint, 'mmseg')
+    model = init_cascade(cfg, checkpoint, {
+        'model.evaluator': None, 'model.threshold': 1.0, 'model.report': False,
+        'model.exit_rule': confidence_rules_of(MODELS.get('TinySaverSegmentor'))[0]})
     num_classes = int(model.num_classes)
     areas: Dict[str, list] = {r: [] for r in ROLES}
     macs: Dict[str, list] = {r: [] for r in ROLES}
