@@ -54,7 +54,7 @@ def benchmark_operating_point(model, images: torch.Tensor, labels: Optional[torc
     Raises:
         ValueError: On a batch size < 1 or no image.
     """
-    from .forced_ratio import stage_alone, time_fns
+    from .timing import stage_alone, time_fns
     if len(images) == 0:
         raise ValueError('benchmark_operating_point needs at least one image.')
     for bs in batch_sizes:
@@ -123,7 +123,7 @@ def run_operating_point(config: str, checkpoint: Optional[str] = None,
 
     from ..inference import cascade_scope, init_cascade
     from ..runner import load_cfg
-    from .forced_ratio import first_test_batch
+    from .timing import first_test_batch
     if int(num_images) != num_images or num_images < 1:
         raise ValueError(f'num_images={num_images!r} must be a whole number >= 1.')
     cfg = load_cfg(config, cfg_options)

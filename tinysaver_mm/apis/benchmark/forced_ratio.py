@@ -1,21 +1,17 @@
 """Wall-clock benchmark of a cascade vs its stages, at forced exit ratios."""
 import math
 import statistics
-import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from tqdm import tqdm
 
-from tinysaver_mm.core import (CONFIDENCE_RULES, cascade_macs_per_image,
-                               confidence_scores)
-from tinysaver_mm.utils.report import merge_csv, read_csv
+from tinysaver_mm.core import CONFIDENCE_RULES, cascade_macs_per_image, confidence_scores
+from tinysaver_mm.utils.report import merge_csv
+from .latency_table import STAGE_LATENCY_COLUMNS, stage_latency_rows
+from .timing import first_test_batch, fuse_stages, stage_alone, time_fn, time_fns
 
-__all__ = ['first_test_batch', 'forced_threshold', 'fuse_stages', 'packed', 'stage_alone', 'time_fn', 'time_fns',
-           'benchmark_stages',
-           'benchmark_cascade', 'stage_latency_rows',
-           'STAGE_LATENCY_COLUMNS',
-           'goal_report', 'markdown_table', 'read_rows', 'run_benchmark', 'CSV_COLUMNS']
+__all__ = ['CSV_COLUMNS', 'forced_threshold', 'benchmark_cascade', 'run_benchmark']
 
 _SYNTHETIC = '_benchmark_synthetic'
 
@@ -27,61 +23,6 @@ CSV_COLUMNS = [
     'ms_per_img_back_to_back', 'stages_speedup', 'routing_overhead_pct',
     'base_rows', 'ms_per_img_base_rows', 'ms_per_img_eager_base', 'speedup_vs_eager_base'
 ]
-
-
-def packed(run_probs: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[dict], list]:
-    """A raw batch -> ``DataSample`` list, from a function giving class probabilities.
-
-    The packing mmpretrain's head does (``pred_score``, ``pred_label``), so a
-    deployed stage and an eager model pay for the same outputs.
-    """
-    from mmpretrain.structures import DataSample
-
-    def run(data):
-        probs = run_probs(data['inputs'])
-        return [DataSample().set_pred_score(p).set_pred_label(p.argmax(0, keepdim=True))
-                for p in probs]
-    return run
-
-
-def stage_alone(model, role: str) -> Callable[[dict], object]:
-    """How one stage of ``model`` answers a raw batch alone, on the cascade's backend.
-
-    PyTorch: the stage's own ``test_step`` (preprocessing + predict), as the
-    Runner calls it. A deployed backend: the stage's session (its graph folds
-    the preprocessing in) and :func:`packed`'s packing.
-    """
-    if role not in getattr(model, '_deployed', {}):
-        return getattr(model, role).test_step
-    return packed(lambda x: model.run_stage(role, x))
-
-
-def first_test_batch(cfg, n: int, need: Optional[str] = None) -> Tuple[torch.Tensor, list]:
-    """The first ``n`` images of a config's test split, raw, and their data samples.
-
-    Args:
-        cfg (Config): A config with a ``test_dataloader`` (built in its scope).
-        n (int): How many images.
-        need (str, optional): What asked for ``n`` (e.g. ``'batch size 256'``):
-            then fewer than ``n`` images is refused, naming it.
-
-    Returns:
-        tuple: uint8 images (N, C, H, W) and the data samples.
-
-    Raises:
-        ValueError: If ``need`` is given and the split has fewer than ``n`` images.
-    """
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
-        batch = next(iter(Runner.build_dataloader(dict(
-            cfg.test_dataloader, batch_size=n, num_workers=0, persistent_workers=False))))
-    images = batch['inputs']
-    if isinstance(images, (list, tuple)):  # mmengine's pseudo_collate
-        images = torch.stack(list(images))
-    if need is not None and len(images) < n:
-        raise ValueError(f'the test set has {len(images)} images, fewer than {need}.')
-    return images, batch['data_samples']
 
 
 def forced_threshold(confidence: torch.Tensor, exit_ratio: float) -> float:
@@ -113,53 +54,6 @@ def forced_threshold(confidence: torch.Tensor, exit_ratio: float) -> float:
         raise ValueError(f'cannot force exit ratio {exit_ratio}: saver confidences '
                          'tie or saturate at 1 on this batch.')
     return thr
-
-
-def fuse_stages(model) -> None:
-    """Fold BatchNorm into the preceding convs of every stage of a cascade, in place."""
-    from mmcv.cnn import fuse_conv_bn
-    model.eval()
-    for role in model.stage_names:
-        setattr(model, role, fuse_conv_bn(getattr(model, role)))
-
-
-def time_fn(fn: Callable[[], object], warmup: int, repeats: int) -> List[float]:
-    """Seconds per call of ``fn``, after ``warmup`` untimed calls.
-
-    CUDA work is synchronised before and after each timed call.
-    """
-    return time_fns({'fn': fn}, warmup, repeats)['fn']
-
-
-def time_fns(fns: Dict[str, Callable[[], object]], warmup: int,
-             repeats: int) -> Dict[str, List[float]]:
-    """Seconds per call of each function, timed in alternation.
-
-    Each round calls every function once, in an order reversed every other
-    round, so drift of the machine's speed (other load, frequency scaling)
-    affects all of them alike and their ratios stay fair.
-
-    Args:
-        fns (dict[str, callable]): Functions to time.
-        warmup (int): Untimed rounds first.
-        repeats (int): Timed rounds.
-
-    Returns:
-        dict[str, list[float]]: ``repeats`` timings per function.
-    """
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    names = list(fns)
-    times: Dict[str, List[float]] = {k: [] for k in names}
-    for i in range(warmup + repeats):
-        for name in (names if i % 2 == 0 else names[::-1]):
-            sync()
-            start = time.perf_counter()
-            fns[name]()
-            sync()
-            if i >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return times
-
 
 @torch.no_grad()
 def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: str,
@@ -301,142 +195,6 @@ def _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup, rep
             else speedup))
     return rows
 
-
-STAGE_LATENCY_COLUMNS = ['model', 'backend', 'device', 'threads', 'batch_size', 'ms_per_img',
-                         'img_per_s', 'gmacs', 'source']
-
-
-def stage_latency_rows(rows: List[dict], models: Dict[str, str], gmacs: Dict[str, float],
-                       device: str, source: str) -> List[dict]:
-    """Per-stage latency table rows from a cascade benchmark's rows.
-
-    The saver's time at each batch size; the base's at each batch size (median
-    over the exit ratios' base-alone timings) and at every sub-batch size the
-    routing gave it (``base_rows``).
-
-    Args:
-        rows (list[dict]): Rows of :func:`benchmark_cascade` (one backend).
-        models (dict): ``saver``/``base`` -> model name (its config's file name).
-        gmacs (dict): ``saver``/``base`` -> GMACs per image.
-        device (str): Where they ran.
-        source (str): What measured them (the benchmarked config).
-
-    Returns:
-        list[dict]: Keys :data:`STAGE_LATENCY_COLUMNS`, one per (model, batch size).
-    """
-    times: Dict[tuple, List[float]] = {}
-    for r in rows:
-        times.setdefault(('saver', r['batch_size']), []).append(r['ms_per_img_saver'])
-        times.setdefault(('base', r['batch_size']), []).append(r['ms_per_img_base'])
-        if r['base_rows'] and r['base_rows'] != r['batch_size'] and \
-                not math.isnan(r['ms_per_img_base_rows']):
-            times.setdefault(('base', r['base_rows']), []).append(r['ms_per_img_base_rows'])
-    backend = rows[0]['backend'] if rows else 'pytorch'
-    out = []
-    for (role, bs), ms in sorted(times.items(), key=lambda kv: (kv[0][0] != 'saver', kv[0][1])):
-        med = statistics.median(ms)
-        out.append(dict(model=models[role], backend=backend, device=device,
-                        threads=torch.get_num_threads(), batch_size=bs, ms_per_img=med,
-                        img_per_s=1e3 / med, gmacs=gmacs[role], source=source))
-    return out
-
-
-TABLE_COLUMNS = [('pair', 'pair', '{}'), ('backend', 'backend', '{}'), ('batch', 'batch_size', '{}'),
-                 ('exit ratio', 'exit_ratio', '{:g}'), ('ms/img base', 'ms_per_img_base', '{:.4f}'),
-                 ('ms/img cascade', 'ms_per_img_cascade', '{:.4f}'),
-                 ('speedup', 'speedup', '{:.2f}'), ('MACs-predicted', 'macs_speedup', '{:.2f}'),
-                 ('efficiency', 'efficiency', '{:.2f}'),
-                 ('stages back to back', 'stages_speedup', '{:.2f}'),
-                 ('routing overhead %', 'routing_overhead_pct', '{:.1f}'),
-                 ('vs eager base', 'speedup_vs_eager_base', '{:.2f}')]
-
-
-def read_rows(path: str) -> List[dict]:
-    """Rows of a benchmark CSV, numbers as numbers.
-
-    Raises:
-        FileNotFoundError: If there is no such CSV.
-        ValueError: If it is a CSV of other columns.
-    """
-    rows = read_csv(path, CSV_COLUMNS)
-    for r in rows:
-        for k, v in r.items():
-            if k not in ('pair', 'backend'):
-                r[k] = float('nan') if v == '' else int(v) if k in (
-                    'batch_size', 'base_rows') else float(v)
-    return rows
-
-
-def markdown_table(rows: List[dict]) -> str:
-    """The main columns of benchmark rows as a Markdown table."""
-    lines = ['| ' + ' | '.join(h for h, _, _ in TABLE_COLUMNS) + ' |',
-             '|' + '---|' * len(TABLE_COLUMNS)]
-    lines += ['| ' + ' | '.join(fmt.format(r[k]) for _, k, fmt in TABLE_COLUMNS) + ' |'
-              for r in rows]
-    return '\n'.join(lines)
-
-
-def _goal_line(name: str, goal: str, checked: List[dict], miss: List[str]) -> Optional[str]:
-    if not checked:
-        return None
-    return f'{name}: {goal}: ' + (f'MISSED at {"; ".join(miss)}' if miss
-                                  else f'met ({len(checked)} rows)')
-
-
-def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int = 32,
-                exit_range: Sequence[float] = (0.5, 0.9), max_overhead_pct: float = 3.0,
-                min_exit_vs_eager: float = 0.25) -> List[str]:
-    """Lines saying which rows meet the speed goals and which miss them, per pair and backend.
-
-    Goals (issue 15): efficiency (measured over MACs-predicted speedup) >=
-    ``min_efficiency`` at batch >= ``min_batch`` for exit ratios in
-    ``exit_range``; routing overhead (cascade vs saver + base back to back)
-    <= ``max_overhead_pct`` at batch >= ``min_batch``; and, for a deployed
-    backend, the cascade faster than the base alone in PyTorch eager at every
-    exit ratio >= ``min_exit_vs_eager``. A row that misses the efficiency goal
-    also shows the efficiency of saver + base back to back
-    (``stages_speedup / macs_speedup``): what free routing would reach with
-    these two models, so a miss of the models' own times (a layer's time not
-    proportional to its MACs, a smaller batch costing more per image) is told
-    apart from one of the routing.
-
-    Args:
-        rows (list[dict]): Rows from :func:`benchmark_cascade`.
-        min_efficiency (float): Efficiency goal.
-        min_batch (int): Smallest batch size the efficiency and overhead goals are for.
-        exit_range (Sequence[float]): Exit ratios the efficiency goal is for.
-        max_overhead_pct (float): Overhead goal, in percent.
-        min_exit_vs_eager (float): Smallest exit ratio of the goal against eager.
-
-    Returns:
-        list[str]: One line per pair, backend and goal, with the rows that miss it.
-    """
-    lines = []
-    lo, hi = exit_range
-    for pair, backend in dict.fromkeys((r['pair'], r.get('backend') or 'pytorch') for r in rows):
-        name = f'{pair} [{backend}]'
-        mine = [r for r in rows if r['pair'] == pair and (r.get('backend') or 'pytorch') == backend]
-        big = [r for r in mine if r['batch_size'] >= min_batch]
-        eff = [r for r in big if lo - 1e-9 <= r['exit_ratio'] <= hi + 1e-9]
-        lines.append(_goal_line(
-            name, f'efficiency >= {min_efficiency} at batch >= {min_batch}, exit {lo:g}-{hi:g}',
-            eff, [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["efficiency"]:.3f}'
-                  f' (free routing: {r["stages_speedup"] / r["macs_speedup"]:.3f})'
-                  for r in eff if r['efficiency'] < min_efficiency]))
-        lines.append(_goal_line(
-            name, f'routing overhead <= {max_overhead_pct}% at batch >= {min_batch}', big,
-            [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: {r["routing_overhead_pct"]:.1f}%'
-             for r in big if r['routing_overhead_pct'] > max_overhead_pct]))
-        if backend != 'pytorch':
-            vs = [r for r in mine if r['exit_ratio'] >= min_exit_vs_eager - 1e-9]
-            lines.append(_goal_line(
-                name, f'faster than the eager base alone at exit >= {min_exit_vs_eager:g}', vs,
-                [f'batch {r["batch_size"]} exit {r["exit_ratio"]:g}: '
-                 f'{r["speedup_vs_eager_base"]:.2f}x' for r in vs
-                 if not r['speedup_vs_eager_base'] > 1.0]))
-    return [line for line in lines if line]
-
-
 def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[str] = None,
                   batch_sizes: Sequence[int] = (1, 32, 256),
                   exit_ratios: Sequence[float] = (0, 0.25, 0.5, 0.75, 0.9, 1.0),
@@ -531,92 +289,4 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
                                  osp.basename(config)),
               stage_latency_out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device',
                                                            'batch_size'))
-    return rows
-
-
-def benchmark_stages(configs: Sequence[str], batch_sizes: Sequence[int] = (1, 32, 256),
-                     backend: str = 'pytorch', warmup: int = 2, repeats: int = 5,
-                     input_shape: Optional[Sequence[int]] = None,
-                     out: str = 'results/stage_latency_cpu.csv') -> List[dict]:
-    """Per-stage latency of plain models (e.g. candidate savers), timed in alternation.
-
-    Each model (random weights: speed does not depend on them) answers the
-    same raw batch through ``test_step`` (PyTorch eager, CPU) or through its
-    exported graph (``'onnxruntime'``, preprocessing folded in) plus the same
-    output packing; at each batch size the models are timed round by round in
-    alternation (:func:`time_fns`), so machine drift affects them alike.
-
-    Args:
-        configs (Sequence[str]): mmpretrain model configs.
-        batch_sizes (Sequence[int]): Batch sizes, each >= 1.
-        backend (str): ``'pytorch'`` or ``'onnxruntime'``.
-        warmup, repeats (int): Untimed and timed rounds.
-        input_shape (Sequence[int], optional): ``C H W`` of random uint8
-            images; by default the first config's test images.
-        out (str): Stage latency CSV, merged (rows of other models, backends
-            or batch sizes are kept).
-
-    Returns:
-        list[dict]: Rows of :data:`STAGE_LATENCY_COLUMNS`.
-
-    Raises:
-        ValueError: On no config, a bad batch size or an unknown backend.
-    """
-    import os.path as osp
-    import shutil
-    import tempfile
-
-    from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
-
-    from tinysaver_mm.models.classifiers import preprocess
-    from tinysaver_mm.utils import measure_macs, model_cfg_of, stage_model_name
-    from ..deploy import DEFAULT_OPSET, export_onnx
-    from ..runner import load_cfg
-    if not configs:
-        raise ValueError('give at least one model config to time.')
-    if backend not in ('pytorch', 'onnxruntime'):
-        raise ValueError(f'backend={backend!r} is unknown; choose pytorch or onnxruntime.')
-    for bs in batch_sizes:
-        if int(bs) != bs or bs < 1:
-            raise ValueError(f'batch size {bs!r} must be a whole number >= 1.')
-    cfgs = [load_cfg(c) for c in configs]
-    init_default_scope(cfgs[0].get('default_scope', 'mmpretrain'))
-    n = max(batch_sizes)
-    if input_shape:
-        images = torch.randint(0, 256, (n, *input_shape), dtype=torch.uint8,
-                               generator=torch.Generator().manual_seed(0))
-    else:
-        images = first_test_batch(cfgs[0], n)[0]
-    tmp = tempfile.mkdtemp(prefix='tinysaver_stages_')
-    fns, gmacs = {}, {}
-    try:
-        with torch.no_grad():
-            for path, cfg in zip(configs, cfgs):
-                name = stage_model_name(path)
-                model = MODELS.build(model_cfg_of(cfg)).eval()
-                gmacs[name] = measure_macs(model, preprocess(model, images[:1])) / 1e9
-                if backend == 'pytorch':
-                    fns[name] = model.test_step
-                else:
-                    from tinysaver_mm.models.backends import StageGraph
-                    from tinysaver_mm.models.backends.onnx_stage import OnnxStage
-                    onnx_path = osp.join(tmp, f'{name}.onnx')
-                    export_onnx(StageGraph(model, name).eval(), images[:2].float(), onnx_path,
-                                DEFAULT_OPSET, 'probs')
-                    fns[name] = packed(OnnxStage(onnx_path, name))
-            rows = []
-            for bs in batch_sizes:
-                data = {'inputs': images[:bs], 'data_samples': None}
-                t = time_fns({k: (lambda f=f: f(data)) for k, f in fns.items()}, warmup,
-                             repeats)
-                for name, times in t.items():
-                    ms = 1e3 * statistics.median(times) / bs
-                    rows.append(dict(model=name, backend=backend, device='cpu',
-                                     threads=torch.get_num_threads(), batch_size=bs,
-                                     ms_per_img=ms, img_per_s=1e3 / ms, gmacs=gmacs[name],
-                                     source='benchmark_stages'))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    merge_csv(rows, out, STAGE_LATENCY_COLUMNS, key=('model', 'backend', 'device', 'batch_size'))
     return rows

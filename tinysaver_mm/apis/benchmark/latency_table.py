@@ -1,9 +1,52 @@
-"""Read the per-stage latency table ``tools/benchmark.py`` writes, for latency costs."""
+"""The per-stage latency table ``tools/benchmark.py`` writes and latency costs read."""
+import math
+import statistics
 from typing import Dict, List, Optional
+
+import torch
 
 from tinysaver_mm.core import StageLatency
 
-__all__ = ['load_stage_latency', 'record_model_name']
+__all__ = ['STAGE_LATENCY_COLUMNS', 'stage_latency_rows', 'load_stage_latency',
+           'record_model_name']
+
+STAGE_LATENCY_COLUMNS = ['model', 'backend', 'device', 'threads', 'batch_size', 'ms_per_img',
+                         'img_per_s', 'gmacs', 'source']
+
+
+def stage_latency_rows(rows: List[dict], models: Dict[str, str], gmacs: Dict[str, float],
+                       device: str, source: str) -> List[dict]:
+    """Per-stage latency table rows from a cascade benchmark's rows.
+
+    The saver's time at each batch size; the base's at each batch size (median
+    over the exit ratios' base-alone timings) and at every sub-batch size the
+    routing gave it (``base_rows``).
+
+    Args:
+        rows (list[dict]): Rows of :func:`benchmark_cascade` (one backend).
+        models (dict): ``saver``/``base`` -> model name (its config's file name).
+        gmacs (dict): ``saver``/``base`` -> GMACs per image.
+        device (str): Where they ran.
+        source (str): What measured them (the benchmarked config).
+
+    Returns:
+        list[dict]: Keys :data:`STAGE_LATENCY_COLUMNS`, one per (model, batch size).
+    """
+    times: Dict[tuple, List[float]] = {}
+    for r in rows:
+        times.setdefault(('saver', r['batch_size']), []).append(r['ms_per_img_saver'])
+        times.setdefault(('base', r['batch_size']), []).append(r['ms_per_img_base'])
+        if r['base_rows'] and r['base_rows'] != r['batch_size'] and \
+                not math.isnan(r['ms_per_img_base_rows']):
+            times.setdefault(('base', r['base_rows']), []).append(r['ms_per_img_base_rows'])
+    backend = rows[0]['backend'] if rows else 'pytorch'
+    out = []
+    for (role, bs), ms in sorted(times.items(), key=lambda kv: (kv[0][0] != 'saver', kv[0][1])):
+        med = statistics.median(ms)
+        out.append(dict(model=models[role], backend=backend, device=device,
+                        threads=torch.get_num_threads(), batch_size=bs, ms_per_img=med,
+                        img_per_s=1e3 / med, gmacs=gmacs[role], source=source))
+    return out
 
 
 def load_stage_latency(path: str, model: str, backend: str = 'pytorch',
@@ -26,7 +69,6 @@ def load_stage_latency(path: str, model: str, backend: str = 'pytorch',
             (the message lists what it has).
     """
     from tinysaver_mm.utils.report import read_csv
-    from .forced_ratio import STAGE_LATENCY_COLUMNS
     rows = read_csv(path, STAGE_LATENCY_COLUMNS)
     mine: Dict[int, float] = {
         int(r['batch_size']): float(r['ms_per_img']) for r in rows

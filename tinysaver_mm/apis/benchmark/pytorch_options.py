@@ -68,7 +68,7 @@ def pytorch_options_study(config: str, batch_sizes: Sequence[int] = (32, 256),
 
     from tinysaver_mm.models.classifiers import classifier_probs, preprocess
     from tinysaver_mm.utils.report import merge_csv
-    from .forced_ratio import time_fns
+    from .timing import time_fns
     from ..deploy import init_deployable
     options = ['eager'] + [o for o in options if o != 'eager']
     model = init_deployable(config)
