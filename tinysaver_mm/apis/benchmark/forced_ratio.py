@@ -1,4 +1,5 @@
 """Wall-clock benchmark of a cascade vs its stages, at forced exit ratios."""
+import contextlib
 import math
 import statistics
 from typing import Callable, Dict, List, Optional, Sequence
@@ -6,14 +7,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 from tqdm import tqdm
 
-from tinysaver_mm.core import CONFIDENCE_RULES, cascade_macs_per_image, confidence_scores
+from tinysaver_mm.core import cascade_macs_per_image, confidence_scores
 from tinysaver_mm.utils.report import merge_csv
 from .latency_table import STAGE_LATENCY_COLUMNS, stage_latency_rows
 from .timing import first_test_batch, fuse_stages, stage_alone, time_fn, time_fns
 
 __all__ = ['CSV_COLUMNS', 'forced_threshold', 'benchmark_cascade', 'run_benchmark']
-
-_SYNTHETIC = '_benchmark_synthetic'
 
 CSV_COLUMNS = [
     'pair', 'backend', 'batch_size', 'exit_ratio', 'ms_per_img_base', 'ms_per_img_cascade',
@@ -90,10 +89,10 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
         repeats (int): Timed calls; the median is reported.
         macs (dict, optional): Stage MACs per image; measured if not given.
         synthetic_confidence (bool): Decide exits on pre-drawn uniform random
-            confidences (one per image) instead of the saver's, through a
-            temporary exit rule: saver and base still run in full and the
-            routing code is the same. For random-weight savers, whose
-            confidences tie.
+            confidences (one per image) instead of the saver's, through the
+            cascade's :meth:`forced_exit_scores`: saver and base still run in
+            full and the routing code is the same. For random-weight savers,
+            whose confidences tie.
 
     Returns:
         list[dict]: One row per (batch size, exit ratio), keys
@@ -121,19 +120,19 @@ def benchmark_cascade(model, make_batch: Callable[[int], torch.Tensor], pair: st
         saver = stage_alone(model, 'saver')
         ms_saver = 1e3 * statistics.median(
             time_fn(lambda: saver(data), warmup, repeats)) / bs
-        saved_thr, saved_rule = model.threshold, model.exit_rule
+        saved_thr = model.threshold
         if synthetic_confidence:
             conf = torch.rand(bs, generator=torch.Generator().manual_seed(bs))
-            CONFIDENCE_RULES[_SYNTHETIC] = lambda probs, c=conf: c[:probs.size(0)]
-            model.exit_rule = _SYNTHETIC
+            forced = model.forced_exit_scores(lambda step, out, c=conf: c[:len(out)])
         else:
             conf = confidence_scores(model.stage_probs('saver', raw), model.exit_rule)
+            forced = contextlib.nullcontext()
         try:
-            rows += _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios, warmup,
-                           repeats)
+            with forced:
+                rows += _sweep(model, data, conf, bs, ms_saver, macs, pair, exit_ratios,
+                               warmup, repeats)
         finally:
-            model.threshold, model.exit_rule = saved_thr, saved_rule
-            CONFIDENCE_RULES.pop(_SYNTHETIC, None)
+            model.threshold = saved_thr
     return rows
 
 
