@@ -8,6 +8,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from tinysaver_mm.apis import CostModel
 from tinysaver_mm.apis.benchmark import STAGE_LATENCY_COLUMNS
 from tinysaver_mm.core import (LatencyBudgetCalibrator, StageLatency, cascade_curve,
                                cascade_ms_per_img)
@@ -104,7 +105,7 @@ def test_records_without_a_model_name_are_refused_for_latency(tmp_path):
     table = _table(tmp_path / 'lat.csv', [('tiny', 'pytorch', SAVER)])
     with pytest.raises(ValueError, match='does not name its model.*re-record'):
         calibrate(s, b, 'latency', out=str(tmp_path / 'c.json'), max_ms_per_img=1.0,
-                  latency_table=table)
+                  cost=CostModel('latency', table))
 
 
 def test_select_saver_ranks_by_latency_and_shows_both_rankings(tmp_path):
@@ -122,8 +123,8 @@ def test_select_saver_ranks_by_latency_and_shows_both_rankings(tmp_path):
     table = _table(tmp_path / 'lat.csv', [('deep_thin', 'pytorch', {32: 0.3}),
                                           ('wide_flat', 'pytorch', {32: 0.1}),
                                           ('big', 'pytorch', {32: 1.0})])
-    r = select_saver(base, savers, out=str(tmp_path / 'sel.csv'), cost='latency',
-                     latency_table=table)
+    r = select_saver(base, savers, out=str(tmp_path / 'sel.csv'),
+                     cost=CostModel('latency', table))
     assert r['choice_macs'] == 'deep_thin' and r['choice_latency'] == 'wide_flat'
     by = {row['saver']: row for row in r['rows']}
     assert [row['saver'] for row in r['rows']] == ['wide_flat', 'deep_thin']
@@ -132,8 +133,9 @@ def test_select_saver_ranks_by_latency_and_shows_both_rankings(tmp_path):
         assert row['c_latency'] == pytest.approx(ms / 1.0)
         assert row['delta_ctr_latency'] == pytest.approx(ms - row['exit_ratio_tr'])
         assert row['delta_ctr'] == pytest.approx(row['c'] - row['exit_ratio_tr'])
-    m = select_saver(base, savers, out=str(tmp_path / 'sel2.csv'), latency_table=table)
+    m = select_saver(base, savers, out=str(tmp_path / 'sel2.csv'),
+                     cost=CostModel(latency_table=table))
     assert [row['saver'] for row in m['rows']] == ['deep_thin', 'wide_flat']  # MACs ranks
     assert m['choice_latency'] == 'wide_flat'
     with pytest.raises(ValueError, match="cost='latency' needs a latency table"):
-        select_saver(base, savers, out=str(tmp_path / 'sel3.csv'), cost='latency')
+        select_saver(base, savers, out=str(tmp_path / 'sel3.csv'), cost=CostModel('latency'))

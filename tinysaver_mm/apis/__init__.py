@@ -9,6 +9,8 @@ from .benchmark import run_operating_point
 from .runner import (build_runner, check_dataset_cfg, check_nonempty,
                      finish_distributed, load_cfg, run_test, run_train)
 from .select_saver import select_saver, zoo_prefilter
+from .cost_model import COSTS, CostModel
+from .calibrate import EXIT_TARGETS, TARGETS, calibrate, calibrate_exits
 from .exit_heads import train_cls_evaluator, train_evaluator, train_seg_evaluator
 
 __all__ = [
@@ -18,5 +20,6 @@ __all__ = [
     'load_records', 'model_stages', 'predict_stages', 'record',
     'run_test', 'run_train', 'select_saver', 'zoo_prefilter', 'records_kind',
     'load_seg_records', 'record_segmentation', 'train_seg_evaluator',
-    'train_cls_evaluator', 'dataset_stats', 'run_operating_point'
+    'train_cls_evaluator', 'dataset_stats', 'run_operating_point', 'COSTS', 'CostModel',
+    'EXIT_TARGETS', 'TARGETS', 'calibrate', 'calibrate_exits'
 ]

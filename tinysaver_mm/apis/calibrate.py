@@ -13,6 +13,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, drift_reference, AccuracyDropCa
                                cascade_ms_per_img, macs_saved_pct)
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_calibration_curve
+from .cost_model import CostModel
 from .records.cls_records import check_aligned, load_records
 
 __all__ = ['TARGETS', 'EXIT_TARGETS', 'load_pair', 'make_calibrator', 'calibrate',
@@ -84,8 +85,8 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
               delta: Optional[float] = None, exit_ratio: Optional[float] = None,
               max_gmacs: Optional[float] = None, rule: str = 'max_prob',
               out: str = 'results/calibration.json', overwrite: bool = False,
-              max_ms_per_img: Optional[float] = None, latency_table: Optional[str] = None,
-              batch_size: int = 32, backend: str = 'pytorch', device: str = 'cpu') -> dict:
+              max_ms_per_img: Optional[float] = None,
+              cost: Optional[CostModel] = None) -> dict:
     """Fit a threshold on records and write JSON, a curve CSV and a PNG.
 
     Args:
@@ -103,11 +104,9 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         rule (str): Exit rule whose confidence the records hold.
         out (str): JSON path; ``_curve.csv`` and ``.png`` go beside it.
         overwrite (bool): Replace those files when they exist.
-        latency_table (str, optional): Per-stage latency CSV of
-            ``tools/benchmark.py``; with it the result also gives ms per image.
-        batch_size (int): Deployment batch size (latency).
-        backend (str): The backend whose times count (latency).
-        device (str): The device whose times count (latency).
+        cost (CostModel, optional): Where measured times come from: with a
+            latency table the result also gives ms per image at its batch
+            size, backend and device (``target='latency'`` needs one).
 
     Returns:
         dict: threshold, expected exit ratio / top-1 / GMACs (and ms per image
@@ -123,11 +122,10 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
     check_outputs([out, stem + '_curve.csv', stem + '.png'], overwrite, [saver, base])
     d = load_pair(saver, base, rule)
     latency = None
-    if latency_table is not None:
-        from .benchmark.latency_table import load_stage_latency, record_model_name
-        latency = tuple(load_stage_latency(latency_table, record_model_name(m, p), backend,
-                                           device)
-                        for m, p in ((d['meta'], saver), (d['base_meta'], base))) + (batch_size, )
+    if cost is not None and cost.has_latency:
+        latency = tuple(cost.stage_latency(m, p) for m, p in ((d['meta'], saver),
+                                                               (d['base_meta'], base)))
+        latency += (cost.batch_size, )
     cal = make_calibrator(target, epsilon, delta, exit_ratio, max_gmacs,
                           d['gmacs_saver'], d['gmacs_base'], max_ms_per_img, latency)
     cal.fit(d['confidence'], d['saver_correct'], d['base_correct'])
@@ -146,7 +144,7 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
     if latency is not None:
         lat_saver, lat_base, bs = latency
         result.update(max_ms_per_img=max_ms_per_img, latency_batch_size=bs,
-                      latency_backend=backend, latency_device=device,
+                      latency_backend=cost.backend, latency_device=cost.device,
                       ms_per_img_saver=lat_saver.ms_per_img(bs),
                       ms_per_img_base=lat_base.ms_per_img(bs),
                       ms_per_img_cascade=float(cascade_ms_per_img(cal.exit_ratio_, lat_saver,
