@@ -9,7 +9,7 @@ Example:
 import argparse
 import os.path as osp
 
-from tinysaver_mm.apis.calibrate import load_exits
+from tinysaver_mm.apis import load_exits
 from tinysaver_mm.apis.studies import esn_report, evaluator_exits
 
 CFG = 'configs/fashion_mnist'

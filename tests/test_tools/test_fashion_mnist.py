@@ -174,7 +174,7 @@ def test_guarantee_holds_on_fashion_mnist_test_halves(tmp_path):
     """Fit the guaranteed calibrator on one half of the real test split and
     measure the drop on the other half: violations are at most delta."""
     from tinysaver_mm.apis import load_cfg, record
-    from tinysaver_mm.apis.calibrate import load_pair
+    from tinysaver_mm.apis import load_pair
     from tinysaver_mm.core import violation_rate
     paths = {}
     for m in ('resnet18-w4s2', 'resnet18-w16'):

@@ -29,7 +29,7 @@ from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.utils.report import write_csv
 from tinysaver_mm.visualization import plot_saver_candidates
 from .cost_model import CostModel
-from .calibrate import load_pair
+from .records import load_pair
 
 __all__ = ['SELECTION_COLUMNS', 'ZOO_COLUMNS', 'select_saver', 'zoo_prefilter']
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tinysaver_mm.apis import load_records
-from tinysaver_mm.apis.calibrate import load_pair
+from tinysaver_mm.apis import load_pair
 from tinysaver_mm.apis.records import load_det_records
 
 

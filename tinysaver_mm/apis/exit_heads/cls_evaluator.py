@@ -8,7 +8,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, AccuracyDropCalibrator, confide
                                macs_saved_pct)
 from tinysaver_mm.core.cls_features import cls_exit_features
 from tinysaver_mm.utils.report import write_json
-from ..calibrate import load_pair
+from ..records import load_pair
 from .training import (check_head_request, fit_head, fit_size, head_macs, roc_auc,
                        save_exit_head)
 

@@ -2,17 +2,16 @@
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from tinysaver_mm.core import CONFIDENCE_RULES, confidence_scores
-from ..inference import CASCADE_HOSTS, init_cascade
+from .recipe import recorded_model, records_dataloader, records_loader
 
-__all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_aligned',
-           'dataset_identity']
+__all__ = ['model_stages', 'predict_stages', 'record', 'dataset_identity']
 
 def model_stages(model) -> Dict[str, torch.nn.Module]:
     """What is recorded, each with the module whose weights it depends on.
@@ -135,40 +134,15 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
             config without that split, or an empty dataset.
         OutputExistsError: If a record file exists and ``overwrite`` is False.
     """
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner
-
-    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict, stage_model_name,
-                                    state_dict_fingerprint)
-    from tinysaver_mm.utils import split_loader_key
-    key = split_loader_key(cfg, split)
-    if aug and split != 'train':
-        raise ValueError('--aug records the training split with its training '
-                         f'augmentation; it does not apply to split {split!r}.')
-    loader = dict(cfg[key], sampler=dict(type='DefaultSampler', shuffle=False),
-                  persistent_workers=False)
-    if not aug:
-        loader['dataset'] = dict(loader['dataset'],
-                                 pipeline=cfg.test_dataloader.dataset.pipeline)
-    from ..runner import check_dataset_cfg
-    check_dataset_cfg(cfg, loader['dataset'], split)
-    if cfg.model.get('type') in CASCADE_HOSTS:
-        model = init_cascade(cfg, checkpoint)
-    else:  # a plain classifier
-        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-        from mmpretrain.registry import MODELS
-        from tinysaver_mm.utils import model_cfg_of
-        model = MODELS.build(model_cfg_of(cfg))
-        if checkpoint:
-            load_checkpoint_strict(model, checkpoint)
+    from tinysaver_mm.utils import check_outputs, stage_model_name, state_dict_fingerprint
+    loader = records_loader(cfg, split, aug)
+    model = recorded_model(cfg, checkpoint)
     name = osp.splitext(osp.basename(config_path))[0] or 'model'
     paths = {role: osp.join(out_dir, f'{name}_{split}{"_aug" if aug else ""}'
                             f'{"" if role == "model" else "_" + role}.npz')
              for role in model_stages(model)}
     check_outputs(paths.values(), overwrite, [checkpoint, config_path])
-    # a fixed seed gives every model the same augmented images (--aug)
-    rec = predict_stages(model, Runner.build_dataloader(loader, seed=0),
-                         f'record {split}')
+    rec = predict_stages(model, records_dataloader(loader), f'record {split}')
     ds = loader['dataset']
     meta = dict(config=config_path, checkpoint=checkpoint, split=split, aug=bool(aug),
                 dataset=dataset_identity(ds),
@@ -218,115 +192,3 @@ def dataset_identity(ds: dict) -> dict:
     return dict(type=ds.get('type'), data_root=ds.get('data_root'), split=ds.get('split'),
                 data_prefix=prefix if isinstance(prefix, (str, type(None))) else dict(prefix),
                 ann_file=ds.get('ann_file'), indices=repr(ds.get('indices')))
-
-
-_KINDS = {'labels': ('classification records', 'tools/calibrate.py or tools/select_saver.py'),
-          'img_ids': ('detection records', 'tools/train_evaluator.py'),
-          'img_paths': ('segmentation records', 'tools/train_evaluator.py')}
-
-
-def records_kind(path: str) -> str:
-    """``'classification'``, ``'detection'`` or ``'segmentation'`` records.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If it is not a readable record file of a known kind.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'records {path!r} do not exist; make them with '
-                                'tools/record.py.')
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            keys = set(f.files)
-    except Exception as err:
-        raise ValueError(f'{path!r} is not a readable record file ({type(err).__name__}): '
-                         'make records with tools/record.py.') from None
-    for key, (kind, _) in _KINDS.items():
-        if key in keys:
-            return kind.split()[0]
-    raise ValueError(f'{path!r} holds none of {sorted(_KINDS)}: it is not a tools/record.py '
-                     'record file.')
-
-
-def load_records(path: str, count_key: str = 'labels', what: str = 'records',
-                 required: Sequence[str] = ()) -> dict:
-    """Load one ``.npz`` record file with its metadata under ``meta``.
-
-    Args:
-        path (str): The file.
-        count_key (str): Array with one entry per sample (checked non-empty):
-            ``'labels'`` for classification records, ``'img_ids'`` for
-            detection records, ``'img_paths'`` for segmentation records.
-        what (str): What to call the file in messages.
-        required (Sequence[str]): Arrays the caller needs.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If it is not a record file (damaged, truncated, another
-            kind of file, the other task's records), misses a field, holds no
-            sample, or has confidences that are not finite (with the count).
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} {path!r} do not exist; make them with '
-                                'tools/record.py.')
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            rec = {k: f[k] for k in f.files}
-    except Exception as err:  # numpy raises BadZipFile, OSError, ValueError, EOFError...
-        raise ValueError(f'{path!r} is not a readable record file ({type(err).__name__}: '
-                         f'{str(err)[:120]}): it is damaged, truncated or another kind of '
-                         'file. Make records with tools/record.py.') from None
-    if 'meta' not in rec:
-        raise ValueError(f'{path!r} has no "meta" field: it is not a tools/record.py record '
-                         'file. Make records with tools/record.py.')
-    rec['meta'] = json.loads(str(rec['meta']))
-    if count_key not in rec:
-        other = next((k for k in _KINDS if k != count_key and k in rec), None)
-        if other is not None:
-            kind, tool = _KINDS[other]
-            raise ValueError(f'{path!r} holds {kind}, not {what}; give it to {tool}.')
-        raise ValueError(f'{what} {path!r} have no {count_key!r} field; re-record them '
-                         'with tools/record.py.')
-    missing = [k for k in required if k not in rec]
-    if missing:
-        raise ValueError(f'{what} {path!r} miss the field(s) {missing} (present: '
-                         f'{sorted(k for k in rec if k != "meta")}); re-record them with '
-                         'this version of tools/record.py.')
-    if rec[count_key].size == 0:
-        raise ValueError(f'{what} {path!r} are empty.')
-    for key, value in rec.items():
-        if key.startswith(('conf_', 'probs', 'policy_')) and value.dtype.kind == 'f':
-            bad = int((~np.isfinite(value)).sum())
-            if bad:
-                raise ValueError(
-                    f'{what} {path!r}: {bad} of {value.size} values of {key!r} are not finite '
-                    '(NaN/inf: e.g. NaN pixels or an overflowing model). A threshold fitted on '
-                    'them would be meaningless; fix the inputs or the model and re-record.')
-    return rec
-
-
-def check_aligned(records: Dict[str, dict]) -> None:
-    """Refuse records that do not describe the same samples in the same order.
-
-    Args:
-        records (dict): Name to loaded records.
-
-    Raises:
-        ValueError: Naming the first pair that differs in dataset, split,
-            augmentation, sample order, labels or class count.
-    """
-    items = list(records.items())
-    ref_name, ref = items[0]
-    for name, rec in items[1:]:
-        for key in ('dataset', 'split', 'aug', 'num_classes'):
-            if rec['meta'][key] != ref['meta'][key]:
-                raise ValueError(
-                    f'records {name!r} and {ref_name!r} differ in {key}: '
-                    f'{rec["meta"][key]!r} vs {ref["meta"][key]!r}. Record both '
-                    'models on the same data with the same tools/record.py options.')
-        if not np.array_equal(rec['sample_idx'], ref['sample_idx']):
-            raise ValueError(f'records {name!r} and {ref_name!r} list different '
-                             'samples or a different order; re-record both.')
-        if not np.array_equal(rec['labels'], ref['labels']):
-            raise ValueError(f'records {name!r} and {ref_name!r} have different '
-                             'ground-truth labels for the same samples.')

@@ -6,8 +6,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..inference import init_cascade
-from .recipe import cascade_records_loader, save_records
+from .loading import load_records
+from .recipe import (cascade_records_loader, recorded_model, records_dataloader,
+                     save_records)
 
 __all__ = ['record_detections', 'load_det_records', 'instances_of',
            'check_det_aligned']
@@ -72,18 +73,17 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
         OutputExistsError: If the records file exists and ``overwrite`` is
             False.
     """
-    from mmengine.runner import Runner
 
     from tinysaver_mm.utils import state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverDetector',
                                           'configs/_base_/datasets/fmnist_det.py', out_dir,
                                           config_path, 'det', [checkpoint], overwrite)
-    model = init_cascade(cfg, checkpoint,
-                         {'model.evaluator': None, 'model.exit_rule': 'max_score'})
+    model = recorded_model(cfg, checkpoint,
+                           {'model.evaluator': None, 'model.exit_rule': 'max_score'})
     got: Dict[str, list] = {r: [] for r in ROLES}
     feats, img_ids, shapes = [], [], []
     macs: Dict[str, list] = {r: [] for r in ROLES}
-    for batch in tqdm(Runner.build_dataloader(loader, seed=0), desc=f'record {split}',
+    for batch in tqdm(records_dataloader(loader), desc=f'record {split}',
                       unit='batch'):
         batch = model.data_preprocessor(batch, False)
         inputs, samples = list(batch['inputs']), batch['data_samples']
@@ -121,7 +121,6 @@ def load_det_records(path: str) -> dict:
         FileNotFoundError: If the file does not exist.
         ValueError: If it holds no image.
     """
-    from .cls_records import load_records
     return load_records(path, 'img_ids', 'detection records',
                         required=('ori_shapes', 'saver_feats', 'macs_saver', 'macs_base'))
 

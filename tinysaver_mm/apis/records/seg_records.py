@@ -7,8 +7,9 @@ from tqdm import tqdm
 
 from tinysaver_mm.core.seg_features import seg_exit_features
 from tinysaver_mm.evaluation.functional import image_areas
-from ..inference import init_cascade
-from .recipe import cascade_records_loader, save_records
+from .loading import load_records
+from .recipe import (cascade_records_loader, recorded_model, records_dataloader,
+                     save_records)
 
 __all__ = ['record_segmentation', 'load_seg_records']
 
@@ -49,7 +50,6 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
         OutputExistsError: If the records file exists and ``overwrite`` is
             False.
     """
-    from mmengine.runner import Runner
     from mmseg.registry import MODELS
 
     from tinysaver_mm.models.segmentors.seg_report import confidence_rules_of, rule_scores
@@ -59,7 +59,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
                                           config_path, 'seg', [checkpoint], overwrite)
     # nothing is routed here: no evaluator (it is trained from these records), any
     # confidence rule and threshold (every rule's score is recorded)
-    model = init_cascade(cfg, checkpoint, {
+    model = recorded_model(cfg, checkpoint, {
         'model.evaluator': None, 'model.threshold': 1.0, 'model.report': False,
         'model.exit_rule': confidence_rules_of(MODELS.get('TinySaverSegmentor'))[0]})
     num_classes = int(model.num_classes)
@@ -67,7 +67,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
     macs: Dict[str, list] = {r: [] for r in ROLES}
     confs: Dict[str, list] = {}
     feats, paths, shapes = [], [], []
-    for batch in tqdm(Runner.build_dataloader(loader, seed=0), desc=f'record {split}',
+    for batch in tqdm(records_dataloader(loader), desc=f'record {split}',
                       unit='batch'):
         batch = model.data_preprocessor(batch, False)
         inputs, samples = batch['inputs'], batch['data_samples']
@@ -117,7 +117,6 @@ def load_seg_records(path: str) -> dict:
         ValueError: If it is not a segmentation records file, or holds no
             image or a non-finite confidence.
     """
-    from .cls_records import load_records
     return load_records(path, 'img_paths', 'segmentation records',
                         required=('saver_areas', 'base_areas', 'saver_feats', 'macs_saver',
                                   'macs_base'))

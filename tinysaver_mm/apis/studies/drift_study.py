@@ -10,7 +10,7 @@ from tqdm import tqdm
 from tinysaver_mm.core import DriftMonitor, macs_saved_pct
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_shift_study
-from ..calibrate import load_pair
+from ..records import load_pair
 
 __all__ = ['drift_study']
 

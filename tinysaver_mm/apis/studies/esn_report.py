@@ -14,7 +14,7 @@ from tinysaver_mm.core import (MultiExitDropCalibrator, evaluate_cascade, macs_s
                                uniform_path)
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.utils.report import write_json
-from ..calibrate import load_exits
+from ..records import load_exits
 
 __all__ = ['METHODS', 'esn_report', 'evaluator_exits', 'oracle_point']
 

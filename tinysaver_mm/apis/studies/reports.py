@@ -8,7 +8,7 @@ import numpy as np
 from tinysaver_mm.core import (GuaranteedDropCalibrator, MultiStageDropCalibrator,
                                evaluate_cascade, macs_saved_pct, violation_rate)
 from tinysaver_mm.utils import check_outputs
-from ..calibrate import load_exits, load_pair
+from ..records import load_exits, load_pair
 
 __all__ = ['guarantee_report', 'multistage_report']
 
