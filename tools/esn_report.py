@@ -1,4 +1,4 @@
-"""The ESN against every other router on Fashion-MNIST (issue 13), from records.
+"""The ESN against every other router on Fashion-MNIST, from records.
 
 Writes results/esn_fashion_mnist.json (+ .png, _timing.csv). Regenerate with
 ``bash tools/esn_fashion_mnist.sh`` (records, then this).
