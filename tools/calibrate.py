@@ -17,7 +17,7 @@ Examples:
 import argparse
 import sys
 
-from tinysaver_mm.apis.calibrate import TARGETS, calibrate, calibrate_exits
+from tinysaver_mm.apis import TARGETS, CostModel, calibrate, calibrate_exits
 
 
 def print_exits(r: dict) -> None:
@@ -67,17 +67,20 @@ def main():
         p.error('give at least two record files (saver and base)')
     if len(a.records) > 2:
         try:
-            r = calibrate_exits(a.records, a.target, a.epsilon, a.delta, a.max_gmacs, a.rule,
-                                a.out, a.overwrite, a.grid)
+            r = calibrate_exits(a.records, target=a.target, epsilon=a.epsilon, delta=a.delta,
+                                max_gmacs=a.max_gmacs, rule=a.rule, out=a.out,
+                                overwrite=a.overwrite, grid=a.grid)
         except ValueError as e:
             sys.exit(f'calibrate: {e}')
         print_exits(r)
         print(f'written: {a.out} (+ _path.csv, .png)')
         return
     try:
-        r = calibrate(*a.records, a.target, a.epsilon, a.delta, a.exit_ratio,
-                      a.max_gmacs, a.rule, a.out, a.overwrite, a.max_ms_per_img,
-                      a.latency_table, a.batch_size, a.backend, a.device)
+        cost = CostModel('latency' if a.target == 'latency' and a.latency_table else 'macs',
+                         a.latency_table, a.batch_size, a.backend, a.device)
+        r = calibrate(*a.records, target=a.target, epsilon=a.epsilon, delta=a.delta,
+                      exit_ratio=a.exit_ratio, max_gmacs=a.max_gmacs, rule=a.rule, out=a.out,
+                      overwrite=a.overwrite, max_ms_per_img=a.max_ms_per_img, cost=cost)
     except ValueError as e:  # bad input, or a fact about the records (InfeasibleTargetError)
         sys.exit(f'calibrate: {e}')
     print(f'target {r["target"]} on {r["num_samples"]} {r["records"]} records')

@@ -15,13 +15,11 @@ from typing import Optional
 
 import numpy as np
 import torch
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from tinysaver_mm.apis import check_dataset_cfg, load_cfg, predict_stages, run_test
-from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
-                               confidence_scores)
-from tinysaver_mm.utils import check_outputs, model_cfg_of
+from tinysaver_mm.apis import (AccuracyDropCalibrator, cascade_macs_per_image, check_dataset_cfg,
+                               check_outputs, confidence_scores, init_cascade, load_cfg,
+                               predict_stages, run_test)
 
 DEFAULT_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
@@ -60,9 +58,7 @@ def run_fashion_mnist_demo(config: str = DEFAULT_CONFIG, max_drop: float = 0.001
     cfg = load_cfg(config, work_dir=work_dir)
     for split in ('holdout', 'test'):
         check_dataset_cfg(cfg, cfg[f'{split}_dataloader'].dataset, split)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    from mmpretrain.registry import MODELS
-    model = MODELS.build(model_cfg_of(cfg))
+    model = init_cascade(cfg)
     rule = model.exit_rule
 
     hold = predict_stages(model, Runner.build_dataloader(cfg.holdout_dataloader),

@@ -11,7 +11,7 @@ Examples:
 import argparse
 import math
 
-from tinysaver_mm.apis.select_saver import select_saver, zoo_prefilter
+from tinysaver_mm.apis import CostModel, select_saver, zoo_prefilter
 
 
 def _num(v, fmt):
@@ -56,9 +56,10 @@ def main():
     if not (a.base_train and a.savers_train):
         p.error('give --base-train and --savers-train (or --zoo-base)')
     try:
-        r = select_saver(a.base_train, a.savers_train, a.base_test, a.savers_test,
-                         a.max_drop, a.rule, a.out, a.overwrite, a.cost, a.latency_table,
-                         a.batch_size, a.backend, a.device)
+        cost = CostModel(a.cost, a.latency_table, a.batch_size, a.backend, a.device)
+        r = select_saver(a.base_train, a.savers_train, base_test=a.base_test,
+                         saver_test=a.savers_test, max_drop=a.max_drop, rule=a.rule, out=a.out,
+                         overwrite=a.overwrite, cost=cost)
     except ValueError as e:
         raise SystemExit(f'select_saver: {e}')
     print(f'{"saver":<40}{"GMACs":>10}{"ΔC_tr":>9}{"test MACs saved %":>19}{"ms/img":>9}'

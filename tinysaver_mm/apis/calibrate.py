@@ -7,43 +7,20 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from tinysaver_mm.core import (CONFIDENCE_RULES, drift_reference, AccuracyDropCalibrator,
-                               ExitRatioCalibrator, GuaranteedDropCalibrator,
-                               LatencyBudgetCalibrator, MacsBudgetCalibrator, cascade_curve,
-                               cascade_ms_per_img, macs_saved_pct)
+from tinysaver_mm.core import (drift_reference, AccuracyDropCalibrator, ExitRatioCalibrator,
+                               GuaranteedDropCalibrator, LatencyBudgetCalibrator,
+                               MacsBudgetCalibrator, cascade_curve, cascade_ms_per_img,
+                               macs_saved_pct)
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_calibration_curve
-from .records import check_aligned, load_records
+from .cost_model import CostModel
+from .records import load_exits, load_pair
 
-__all__ = ['TARGETS', 'EXIT_TARGETS', 'load_pair', 'make_calibrator', 'calibrate',
-           'load_exits', 'calibrate_exits']
+__all__ = ['TARGETS', 'EXIT_TARGETS', 'make_calibrator', 'calibrate', 'calibrate_exits']
 
 TARGETS = ('drop', 'guarantee', 'exit', 'gmacs', 'latency')
-
-
-def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
-    """Load aligned saver/base records into the arrays calibration needs.
-
-    Returns:
-        dict: ``confidence``, ``saver_correct``, ``base_correct``,
-        ``saver_probs`` arrays and ``gmacs_saver``, ``gmacs_base`` (GMACs per
-        image), plus ``meta`` (the saver's) and ``base_fingerprint``.
-
-    Raises:
-        ValueError: On an unknown rule or misaligned records.
-    """
-    if rule not in CONFIDENCE_RULES:
-        raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
-    need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
-    recs = {saver: load_records(saver, required=need), base: load_records(base, required=need)}
-    check_aligned(recs)
-    s, b = recs[saver], recs[base]
-    _route_steps([s['meta'], b['meta']])  # refuses an ESN's steps: it has more than two
-    return dict(confidence=s[f'conf_{rule}'], saver_correct=s['pred'] == s['labels'],
-                base_correct=b['pred'] == b['labels'], saver_probs=s.get('probs'),
-                gmacs_saver=s['meta']['macs_per_img'] / 1e9,
-                gmacs_base=b['meta']['macs_per_img'] / 1e9, meta=s['meta'],
-                base_meta=b['meta'], base_fingerprint=b['meta'].get('fingerprint'))
+#: targets of a search over more than two records
+EXIT_TARGETS = ('drop', 'guarantee', 'gmacs')
 
 
 def make_calibrator(target: str, epsilon: Optional[float] = None,
@@ -84,8 +61,8 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
               delta: Optional[float] = None, exit_ratio: Optional[float] = None,
               max_gmacs: Optional[float] = None, rule: str = 'max_prob',
               out: str = 'results/calibration.json', overwrite: bool = False,
-              max_ms_per_img: Optional[float] = None, latency_table: Optional[str] = None,
-              batch_size: int = 32, backend: str = 'pytorch', device: str = 'cpu') -> dict:
+              max_ms_per_img: Optional[float] = None,
+              cost: Optional[CostModel] = None) -> dict:
     """Fit a threshold on records and write JSON, a curve CSV and a PNG.
 
     Args:
@@ -103,11 +80,9 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         rule (str): Exit rule whose confidence the records hold.
         out (str): JSON path; ``_curve.csv`` and ``.png`` go beside it.
         overwrite (bool): Replace those files when they exist.
-        latency_table (str, optional): Per-stage latency CSV of
-            ``tools/benchmark.py``; with it the result also gives ms per image.
-        batch_size (int): Deployment batch size (latency).
-        backend (str): The backend whose times count (latency).
-        device (str): The device whose times count (latency).
+        cost (CostModel, optional): Where measured times come from: with a
+            latency table the result also gives ms per image at its batch
+            size, backend and device (``target='latency'`` needs one).
 
     Returns:
         dict: threshold, expected exit ratio / top-1 / GMACs (and ms per image
@@ -123,11 +98,10 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
     check_outputs([out, stem + '_curve.csv', stem + '.png'], overwrite, [saver, base])
     d = load_pair(saver, base, rule)
     latency = None
-    if latency_table is not None:
-        from .latency_table import load_stage_latency, record_model_name
-        latency = tuple(load_stage_latency(latency_table, record_model_name(m, p), backend,
-                                           device)
-                        for m, p in ((d['meta'], saver), (d['base_meta'], base))) + (batch_size, )
+    if cost is not None and cost.has_latency:
+        latency = tuple(cost.stage_latency(m, p) for m, p in ((d['meta'], saver),
+                                                               (d['base_meta'], base)))
+        latency += (cost.batch_size, )
     cal = make_calibrator(target, epsilon, delta, exit_ratio, max_gmacs,
                           d['gmacs_saver'], d['gmacs_base'], max_ms_per_img, latency)
     cal.fit(d['confidence'], d['saver_correct'], d['base_correct'])
@@ -146,7 +120,7 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
     if latency is not None:
         lat_saver, lat_base, bs = latency
         result.update(max_ms_per_img=max_ms_per_img, latency_batch_size=bs,
-                      latency_backend=backend, latency_device=device,
+                      latency_backend=cost.backend, latency_device=cost.device,
                       ms_per_img_saver=lat_saver.ms_per_img(bs),
                       ms_per_img_base=lat_base.ms_per_img(bs),
                       ms_per_img_cascade=float(cascade_ms_per_img(cal.exit_ratio_, lat_saver,
@@ -164,70 +138,6 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
             w.writerow([f'{row[0]:.8g}', f'{row[1]:.6g}', f'{100 * row[2]:.6g}', f'{row[3]:.6g}'])
     plot_calibration_curve(curve, result, stem + '.png')
     return result
-
-
-#: targets of a search over more than two records
-EXIT_TARGETS = ('drop', 'guarantee', 'gmacs')
-
-
-def load_exits(records: Sequence[str], rule: str = 'max_prob') -> dict:
-    """Load aligned records of every exit of a cascade, in order.
-
-    Either one record per stage of a k-stage cascade (each stage's MACs are
-    its own whole cost) or the routing steps of an ESN from one
-    ``tools/record.py`` run (each step's MACs are what it adds; all of them,
-    in order, are needed).
-
-    Returns:
-        dict: ``names`` (the routing steps', or ``saver``, ``mid0``...,
-        ``base``), ``confidences``, ``corrects`` (lists), ``gmacs``
-        (what each exit adds, GMACs/img), ``gmacs_base_alone``,
-        ``route_steps`` (bool), ``metas``.
-
-    Raises:
-        ValueError: On an unknown rule, misaligned records, or routing-step
-            records that are not every step of one run, in order.
-    """
-    if rule not in CONFIDENCE_RULES:
-        raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
-    need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
-    recs = {p: load_records(p, required=need) for p in records}
-    if len(recs) != len(records):
-        raise ValueError(f'A record file is given twice: {list(records)}.')
-    check_aligned(recs)
-    metas = [r['meta'] for r in recs.values()]
-    steps = _route_steps(metas)
-    gmacs = [m['macs_per_img'] / 1e9 for m in metas]
-    # routing steps by their own names; stages as a cascade names them
-    names = [m['stage'] for m in metas] if steps else \
-        (['saver'] + [f'mid{i}' for i in range(len(metas) - 2)] + ['base'])[-len(metas):]
-    return dict(names=names,
-                confidences=[r[f'conf_{rule}'] for r in recs.values()],
-                corrects=[r['pred'] == r['labels'] for r in recs.values()],
-                gmacs=gmacs, route_steps=steps, metas=metas,
-                gmacs_base_alone=metas[0]['macs_base_alone'] / 1e9 if steps else gmacs[-1])
-
-
-def _route_steps(metas: Sequence[dict]) -> bool:
-    """Whether records are a TinySaverESN's routing steps (then all of one run's, in order).
-
-    Raises:
-        ValueError: If some are routing steps but not every step of one run, in
-            order (a step's MACs are what it adds to the ones before it).
-    """
-    steps = [m.get('route_steps') for m in metas]
-    if not any(steps):
-        return False
-    names = [m['stage'] for m in metas]
-    recorded = next(s for s in steps if s)
-    if not all(steps) or any(s != recorded for s in steps) or names != recorded or \
-            len({m['config'] for m in metas}) != 1:
-        raise ValueError(
-            f'These are routing steps of a TinySaverESN but not every step of one run in '
-            f'order: got steps {names}, the run recorded {recorded}. Give all of them, in '
-            'order (a step\'s MACs are what it adds to the ones before it): '
-            + ' '.join(f'..._{s}.npz' for s in recorded) + '.')
-    return True
 
 
 def calibrate_exits(records: Sequence[str], target: str, epsilon: Optional[float] = None,

@@ -11,7 +11,7 @@ from tinysaver_mm.models.backends import (MANIFEST_NAME, ExitHeadGraph, StageGra
 from tinysaver_mm.models.backends.manifest import FORMAT
 from tinysaver_mm.utils import cascade_fingerprints
 
-__all__ = ['DEFAULT_OPSET', 'DEPLOYABLE', 'build_cascade', 'export_onnx', 'export_cascade',
+__all__ = ['DEFAULT_OPSET', 'DEPLOYABLE', 'init_deployable', 'export_onnx', 'export_cascade',
            'export_det_cascade', 'deploy',
            'probe_input_shape']
 
@@ -21,9 +21,9 @@ DEFAULT_OPSET = 17
 DEPLOYABLE = {'TinySaverClassifier': 'mmpretrain', 'TinySaverDetector': 'mmdet'}
 
 
-def build_cascade(config: str, checkpoint: Optional[str] = None,
-                  random_weights: bool = False, detection: bool = False):
-    """Build a cascade config's model (eager, eval mode) and its config.
+def init_deployable(config: str, checkpoint: Optional[str] = None,
+                    random_weights: bool = False, detection: bool = False):
+    """A cascade that has an ONNX export, built by :func:`init_cascade` (PyTorch).
 
     Args:
         config (str): A ``TinySaverClassifier`` config (or, with
@@ -32,12 +32,13 @@ def build_cascade(config: str, checkpoint: Optional[str] = None,
         random_weights (bool): Ignore the stages' checkpoints.
         detection (bool): Accept detection cascades too.
 
+    Returns:
+        nn.Module: The cascade (eager, eval mode), its config as ``model.cfg``.
+
     Raises:
         TypeError: If the config's model is not such a cascade.
     """
-    from mmengine.registry import init_default_scope
-
-    from tinysaver_mm.utils import load_checkpoint_strict, model_cfg_of
+    from .inference import init_cascade
     from .runner import load_cfg
     cfg = load_cfg(config)
     kind = cfg.model.get('type')
@@ -50,19 +51,7 @@ def build_cascade(config: str, checkpoint: Optional[str] = None,
             'TinySaverClassifier'
         raise TypeError(f'{config} is not a {"" if detection else "classification "}cascade '
                         f'config (model type {kind!r}); give a {wanted} config.')
-    if kind == 'TinySaverDetector':
-        from mmdet.registry import MODELS
-    else:
-        from mmpretrain.registry import MODELS
-    if random_weights:
-        for spec in [cfg.model.saver, cfg.model.base, *(cfg.model.get('mids') or [])]:
-            spec['checkpoint'] = None
-    model_cfg = dict(model_cfg_of(cfg), backend='pytorch', deploy_dir=None)
-    init_default_scope(cfg.get('default_scope', DEPLOYABLE[kind]))
-    model = MODELS.build(model_cfg)
-    if checkpoint:
-        load_checkpoint_strict(model, checkpoint)
-    return model.eval(), cfg
+    return init_cascade(cfg, checkpoint, random_weights=random_weights)
 
 
 def probe_input_shape(cfg) -> List[int]:
@@ -251,7 +240,8 @@ def deploy(config: str, out_dir: str, checkpoint: Optional[str] = None,
     Returns:
         dict: The manifest.
     """
-    model, cfg = build_cascade(config, checkpoint, random_weights, detection=True)
+    model = init_deployable(config, checkpoint, random_weights, detection=True)
+    cfg = model.cfg
     shape = list(input_shape) if input_shape else probe_input_shape(cfg)
     export = export_det_cascade if cfg.model.type == 'TinySaverDetector' else export_cascade
     return export(model, out_dir, shape, opset, overwrite, config)

@@ -13,10 +13,12 @@ from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from tinysaver_mm.utils import check_outputs, state_dict_fingerprint
+from .inference import CASCADE_HOSTS, cascade_scope, init_cascade
 
-__all__ = ['build_cascade', 'cascade_meta', 'merge_cascade']
+__all__ = ['cascade_meta', 'merge_cascade']
 
 
 def _spec_checkpoints(model_cfg: dict) -> List[str]:
@@ -25,30 +27,6 @@ def _spec_checkpoints(model_cfg: dict) -> List[str]:
     specs += list(model_cfg.get('mids') or [])
     return [s['checkpoint'] for s in specs
             if isinstance(s, dict) and isinstance(s.get('checkpoint'), str)]
-
-
-def build_cascade(cfg: Config) -> torch.nn.Module:
-    """Build the model of a config (its stages load their own checkpoints).
-
-    Args:
-        cfg (Config): A cascade config.
-
-    Returns:
-        nn.Module: The cascade, in eval mode on the CPU.
-
-    Raises:
-        TypeError: If the config's model is not a TinySaver cascade.
-    """
-    from mmengine.registry import MODELS, DefaultScope
-    from mmengine.utils import import_modules_from_strings
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmengine')):
-        model = MODELS.build(cfg.model)  # in the config's scope, the caller's left as it was
-    if not hasattr(model, 'stage_names'):
-        raise TypeError(f'The config\'s model is a {type(model).__name__}, not a TinySaver '
-                        'cascade; its own checkpoint is already one file.')
-    return model.eval()
 
 
 def cascade_meta(model: torch.nn.Module, config: Optional[str] = None) -> dict:
@@ -106,7 +84,11 @@ def merge_cascade(config: str, out: str, cfg_options: Optional[dict] = None,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     check_outputs([out], overwrite, [config] + _spec_checkpoints(cfg.model))
-    model = build_cascade(cfg)
+    if cfg.model.get('type') not in CASCADE_HOSTS:
+        raise TypeError(f'The config\'s model is a {cfg.model.get("type")}, not a TinySaver '
+                        'cascade; its own checkpoint is already one file.')
+    with DefaultScope.overwrite_default_scope(cascade_scope(cfg)):  # the caller's scope kept
+        model = init_cascade(cfg)
     meta = dict(tinysaver_cascade=cascade_meta(model, osp.basename(config)))
     if getattr(model, 'dataset_meta', None):
         meta['dataset_meta'] = dict(model.dataset_meta)

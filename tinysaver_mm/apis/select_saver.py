@@ -28,9 +28,10 @@ from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.utils.report import write_csv
 from tinysaver_mm.visualization import plot_saver_candidates
-from .calibrate import load_pair
+from .cost_model import CostModel
+from .records import load_pair
 
-__all__ = ['COSTS', 'SELECTION_COLUMNS', 'ZOO_COLUMNS', 'select_saver', 'zoo_prefilter']
+__all__ = ['SELECTION_COLUMNS', 'ZOO_COLUMNS', 'select_saver', 'zoo_prefilter']
 
 SELECTION_COLUMNS = ('saver', 'gmacs_saver', 'delta_ctr', 'test_macs_saved_pct', 'c',
                      'exit_ratio_tr', 'threshold_tr', 'top1_saver_test', 'rank',
@@ -38,7 +39,6 @@ SELECTION_COLUMNS = ('saver', 'gmacs_saver', 'delta_ctr', 'test_macs_saved_pct',
                      'top1_cascade_test', 'record_train', 'record_test',
                      'ms_per_img_saver', 'ms_per_img_base', 'c_latency', 'delta_ctr_latency',
                      'test_ms_saved_pct', 'rank_macs', 'rank_latency')
-COSTS = ('macs', 'latency')
 ZOO_COLUMNS = ('name', 'config', 'gflops', 'top1', 'c', 'est_delta_ctr')
 
 
@@ -98,9 +98,7 @@ def select_saver(base_train: str, saver_train: Sequence[str],
                  base_test: Optional[str] = None,
                  saver_test: Optional[Sequence[str]] = None, max_drop: float = 0.005,
                  rule: str = 'max_prob', out: str = 'results/selection.csv',
-                 overwrite: bool = False, cost: str = 'macs',
-                 latency_table: Optional[str] = None, batch_size: int = 32,
-                 backend: str = 'pytorch', device: str = 'cpu') -> dict:
+                 overwrite: bool = False, cost: CostModel = CostModel()) -> dict:
     """Rank candidate savers by ``delta C_tr`` and validate on test records.
 
     ``delta C_tr`` is computed on the training records only (the paper records
@@ -128,17 +126,12 @@ def select_saver(base_train: str, saver_train: Sequence[str],
         rule (str): Exit rule, a key of ``tinysaver_mm.core.CONFIDENCE_RULES``.
         out (str): CSV path; the plot goes beside it with ``.png``.
         overwrite (bool): Replace those files when they exist.
-        cost (str): What ranks the candidates: ``'macs'`` (the paper's
-            ``c = saver MACs / base MACs``) or ``'latency'`` (``c = saver ms /
-            base ms`` per image at ``batch_size``, from ``latency_table``).
-            With a latency table both rankings are in the rows
+        cost (CostModel): What ranks the candidates: ``kind='macs'`` (the
+            paper's ``c = saver MACs / base MACs``) or ``'latency'`` (``c =
+            saver ms / base ms`` per image at its batch size, from its latency
+            table, which holds every candidate and the base by the records'
+            ``model``). With a latency table both rankings are in the rows
             (``rank_macs``, ``rank_latency``), whichever ranks.
-        latency_table (str, optional): Per-stage latency CSV of
-            ``tools/benchmark.py`` holding every candidate and the base (by
-            the records' ``model``).
-        batch_size (int): Deployment batch size (latency).
-        backend (str): Whose measured times count (latency).
-        device (str): Whose measured times count (latency).
 
     Returns:
         dict: ``rows`` (one per candidate, best first by ``cost``, keys
@@ -158,18 +151,13 @@ def select_saver(base_train: str, saver_train: Sequence[str],
     from scipy.stats import spearmanr
     saver_train, saver_test, max_drop = _check_args(saver_train, base_test, saver_test,
                                                     max_drop)
-    if cost not in COSTS:
-        raise ValueError(f'cost={cost!r} is unknown; choose one of {COSTS}.')
-    if cost == 'latency' and latency_table is None:
-        raise ValueError("cost='latency' needs a latency table (--latency-table, written by "
-                         'tools/benchmark.py).')
     png = osp.splitext(out)[0] + '.png'
     check_outputs([out, png], overwrite, [base_train, base_test, *saver_train, *(saver_test or [])])
     train = [load_pair(p, base_train, rule) for p in saver_train]
     test = [load_pair(p, base_test, rule) for p in saver_test] if saver_test else None
     names = _candidate_names(train, saver_train)
-    lat = _latencies(latency_table, train, saver_train, base_train, backend, device,
-                     batch_size) if latency_table else None
+    lat = _latencies(cost, train, saver_train, base_train) if cost.has_latency else None
+    batch_size = cost.batch_size
     plotted = test or train
     ops = [_operating_point(p, AccuracyDropCalibrator(max_drop), n)
            for p, n in zip(plotted, names)]
@@ -208,14 +196,14 @@ def select_saver(base_train: str, saver_train: Sequence[str],
         if name == 'macs' or lat:
             for rank, row in enumerate(sorted(rows, key=lambda r, k=key: r[k]), 1):
                 row[f'rank_{name}'] = rank
-    rows.sort(key=lambda r: r[keys[cost]])  # stable: ties keep the input order
+    rows.sort(key=lambda r: r[keys[cost.kind]])  # stable: ties keep the input order
     for rank, row in enumerate(rows, 1):
         row['rank'] = rank
-    saved = 'test_ms_saved_pct' if cost == 'latency' else 'test_macs_saved_pct'
+    saved = 'test_ms_saved_pct' if cost.kind == 'latency' else 'test_macs_saved_pct'
     valid = [r for r in rows if not math.isnan(r[saved])]
     rho = p_value = None
     if len(valid) >= 3:
-        res = spearmanr([r[keys[cost]] for r in valid], [r[saved] for r in valid])
+        res = spearmanr([r[keys[cost.kind]] for r in valid], [r[saved] for r in valid])
         rho, p_value = float(res[0]), float(res[1])
     choice = {name: next((r['saver'] for r in rows if r[f'rank_{name}'] == 1), None)
               for name in keys}
@@ -224,19 +212,16 @@ def select_saver(base_train: str, saver_train: Sequence[str],
     plot_saver_candidates([(r, plotted[i], ops[i]) for r, i in zip(rows, order)],
                           max_drop, 'test' if test else 'train', png)
     return dict(rows=rows, spearman_rho=rho, spearman_p=p_value, csv=out, png=png,
-                cost=cost, choice_macs=choice['macs'], choice_latency=choice['latency'])
+                cost=cost.kind, choice_macs=choice['macs'], choice_latency=choice['latency'])
 
 
-def _latencies(table: str, train: Sequence[dict], saver_train: Sequence[str],
-               base_train: str, backend: str, device: str, batch_size: int) -> dict:
+def _latencies(cost: CostModel, train: Sequence[dict], saver_train: Sequence[str],
+               base_train: str) -> dict:
     """The measured times of the base and of every candidate, by the records' model names."""
-    from .latency_table import load_stage_latency, record_model_name
-    base = load_stage_latency(table, record_model_name(train[0]['base_meta'], base_train),
-                              backend, device)
-    savers = [load_stage_latency(table, record_model_name(p['meta'], path), backend, device)
-              for p, path in zip(train, saver_train)]
+    base = cost.stage_latency(train[0]['base_meta'], base_train)
+    savers = [cost.stage_latency(p['meta'], path) for p, path in zip(train, saver_train)]
     for stage in [base, *savers]:
-        stage.ms_per_img(batch_size)  # a batch size outside the measured ones: say so now
+        stage.ms_per_img(cost.batch_size)  # a batch size outside the measured ones: say so now
     return dict(base=base, savers=savers)
 
 

@@ -23,11 +23,12 @@ tensor mode and ``extract_feat`` delegated to a stage so host analysis tools
 run), routing through :func:`tinysaver_mm.core.route_batch`, and per-part
 MACs measured once per input shape, outside the routed forward.
 """
+import contextlib
 import copy
 import logging
 import math
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -107,6 +108,7 @@ class BaseCascade:
     train_hint: str = 'train its stages separately with tools/train.py.'
     carries_state: bool = False
     thresholds_may_be_off: bool = False
+    _forced_scores: Optional[Callable[[str, Any], torch.Tensor]] = None
 
     # ------------------------------------------------------------------ build
     def init_cascade(self, saver: dict, base: dict, mids: Optional[Sequence[dict]],
@@ -537,6 +539,25 @@ class BaseCascade:
         """Task: exit score in [0, 1] per row of a stage's outputs (N,)."""
         raise NotImplementedError
 
+    @contextlib.contextmanager
+    def forced_exit_scores(self, scores: Callable[[str, Any], torch.Tensor]) -> Iterator[None]:
+        """Route on given exit scores instead of the exit rule's, inside the block.
+
+        For benchmarks that force the routing (e.g. random-weight savers, whose
+        confidences tie): every stage still runs on its rows and the routing
+        code is the same; only where each row's exit score comes from changes.
+        The exit rule's scores are used again on leaving the block.
+
+        Args:
+            scores (callable): ``(step, outputs) -> (N,)`` exit score of each
+                row of a routing step's outputs, for every step but the last.
+        """
+        saved, self._forced_scores = self._forced_scores, scores
+        try:
+            yield
+        finally:
+            self._forced_scores = saved
+
     @staticmethod
     def batch_size_of(inputs, data_samples=None) -> int:
         """Images in a batch; refuses a data-sample count that differs.
@@ -576,7 +597,8 @@ class BaseCascade:
             if i == 0:
                 first.append(out)
             if i < len(names) - 1:  # scored here, where the rows' samples are known
-                scores[i] = self.exit_scores(names[i], out, samples)
+                scores[i] = self.exit_scores(names[i], out, samples) if \
+                    self._forced_scores is None else self._forced_scores(names[i], out)
             return (out, state) if self.carries_state else out
 
         confidence = [lambda _, i=i: scores[i] for i in range(len(names) - 1)]
