@@ -34,7 +34,8 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
-from tinysaver_mm.core import resolve_thresholds, route_batch, take_rows
+from tinysaver_mm.core import (join_rows, resolve_thresholds, route_batch, shape_groups,
+                               take_rows)
 from tinysaver_mm.utils import load_checkpoint_strict, resolve_stage_spec
 
 __all__ = ['BaseCascade', 'CascadeExportError', 'freeze']
@@ -559,11 +560,27 @@ class BaseCascade:
             data_samples (list, optional): Their samples, routed with them.
             keep_first (bool): Also return the saver's outputs on every image.
 
+        Images of different shapes are routed as one sub-batch per shape
+        (:func:`~tinysaver_mm.core.shape_groups`): a host preprocessor pads a
+        batch to its largest image, which would move an image's outputs and
+        exit score with its batch-mates' sizes. Each image's routing and
+        outputs are thus those it gets on its own.
+
         Returns:
             tuple: Outputs in batch order (on the stages' device), the index
             of the stage that answered each image (N,), the saver's exit
             score per image (N,) and, with ``keep_first``, the saver's outputs.
         """
+        n = self.batch_size_of(inputs, data_samples)
+        groups = shape_groups(inputs)
+        if len(groups) <= 1:
+            return self._route_rows(inputs, data_samples, keep_first)
+        parts = [self._route_rows(take_rows(inputs, g), take_rows(data_samples, g), keep_first)
+                 for g in groups]
+        return tuple(join_rows([p[j] for p in parts], groups, n) for j in range(len(parts[0])))
+
+    def _route_rows(self, inputs, data_samples, keep_first: bool) -> tuple:
+        """:meth:`route` on images of one shape."""
         names = self.route_names
         scores, first = {}, []
 
