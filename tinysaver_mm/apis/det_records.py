@@ -111,6 +111,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
                 indices=repr(ds.get('indices')), classes=classes,
                 num_classes=model.num_classes,
                 saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
+                saver_settings=model.exit_settings['saver'],
                 num_images=len(img_ids))
     return save_records(path, meta, arrays)
 

@@ -184,7 +184,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                           model=stage_model_name(spec if isinstance(spec, dict) and spec.get(
                               'cfg_path') else config_path or 'model'),
                           macs_per_img=int(rec[f'macs_{role}']),
-                          fingerprint=state_dict_fingerprint(stages[role]).hex())
+                          fingerprint=state_dict_fingerprint(stages[role]).hex(),
+                          settings=_stage_settings(cfg, model, role))
         if 'macs_base_alone' in rec:  # routing steps: each costs what it adds
             stage_meta.update(route_steps=list(stages),
                               macs_base_alone=int(rec['macs_base_alone']))
@@ -195,6 +196,16 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                             meta=json.dumps(stage_meta), **fields)
         written.append(path)
     return written
+
+
+def _stage_settings(cfg, model, role: str) -> Optional[dict]:
+    """What shapes a recorded stage's outputs (see :func:`~tinysaver_mm.utils.exit_input_settings`):
+    a cascade stage's as the cascade built it, a plain model's from its config; None for an
+    ESN's inner step."""
+    from tinysaver_mm.utils import exit_input_settings, model_cfg_of
+    if role == 'model':
+        return exit_input_settings(model_cfg_of(cfg))
+    return getattr(model, 'exit_settings', {}).get(role)
 
 
 def dataset_identity(ds: dict) -> dict:

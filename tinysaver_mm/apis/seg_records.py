@@ -105,6 +105,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
                 classes=list((getattr(model, 'dataset_meta', None) or {}).get('classes', [])),
                 num_classes=num_classes, rules=sorted(confs),
                 saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
+                saver_settings=model.exit_settings['saver'],
                 num_images=len(paths))
     return save_records(path, meta, arrays)
 

@@ -36,7 +36,8 @@ from mmengine.registry import DefaultScope
 
 from tinysaver_mm.core import (join_rows, resolve_thresholds, route_batch, shape_groups,
                                take_rows)
-from tinysaver_mm.utils import load_checkpoint_strict, resolve_stage_spec
+from tinysaver_mm.utils import (EXIT_INPUT_KEYS, check_fitted_settings, exit_input_settings,
+                               load_checkpoint_strict, resolve_stage_spec)
 
 __all__ = ['BaseCascade', 'CascadeExportError', 'freeze']
 
@@ -108,6 +109,12 @@ class BaseCascade:
     train_hint: str = 'train its stages separately with tools/train.py.'
     carries_state: bool = False
     thresholds_may_be_off: bool = False
+    recalibrate_hint: str = (
+        'record the stages again with the same settings (python tools/record.py CONFIG '
+        '--split holdout --cfg-options ...) and fit again from those records: '
+        'python tools/calibrate.py SAVER.npz BASE.npz --target drop --epsilon ... --out CAL.json '
+        'for a threshold (then model.threshold=CAL.json), or python tools/train_evaluator.py '
+        '... --out EVALUATOR.pth for an evaluator head (then model.evaluator.checkpoint=...).')
 
     # ------------------------------------------------------------------ build
     def init_cascade(self, saver: dict, base: dict, mids: Optional[Sequence[dict]],
@@ -148,6 +155,9 @@ class BaseCascade:
         self._fingerprints_checked = True
         self._register_load_state_dict_pre_hook(self._check_whole_state_dict)
         self._stage_classes: Optional[Tuple[str, ...]] = None
+        self.exit_settings: Dict[str, dict] = {}
+        self._shipped_settings: Dict[str, dict] = {}
+        self._settings_bound = False
         class_names, used_default = {}, False
         for role, spec in specs:
             if not isinstance(spec, dict):
@@ -163,6 +173,10 @@ class BaseCascade:
                 else:
                     cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
                     used_default = True
+            # before the build: a host model fills defaults into its config dicts
+            self.exit_settings[role] = exit_input_settings(cfg, extras.get('pipeline'))
+            self._shipped_settings[role] = self._settings_of_config_file(
+                spec, role, data_preprocessor, extras.get('pipeline'))
             with DefaultScope.overwrite_default_scope(self.stage_scope):
                 try:
                     model = self.build_stage(cfg, role, **extras)
@@ -183,6 +197,64 @@ class BaseCascade:
         self._check_label_sets(class_names)
         if threshold is not None:  # else the task sets it once its parts are built
             self.threshold = threshold
+
+    def _settings_of_config_file(self, spec: dict, role: str,
+                                 data_preprocessor: Optional[dict],
+                                 pipeline: Optional[Sequence[dict]]) -> Optional[dict]:
+        """A stage's exit-input settings as its ``cfg_path`` file sets them (without
+        the spec's overrides of :data:`EXIT_INPUT_KEYS`); None for a model dict."""
+        if spec.get('cfg_path') is None:
+            return None
+        cfg, _ = resolve_stage_spec({k: v for k, v in spec.items() if k not in EXIT_INPUT_KEYS},
+                                    role)
+        if cfg.get('data_preprocessor') is None and data_preprocessor is not None:
+            cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
+        return exit_input_settings(cfg, pipeline)
+
+    def check_calibrated_settings(self, recorded: Optional[dict], what: str,
+                                  role: str = 'saver') -> None:
+        """Refuse a calibration fitted on other settings of ``role`` than its own now.
+
+        A calibration (an evaluator head, a threshold JSON) records the
+        :func:`~tinysaver_mm.utils.exit_input_settings` of the saver whose
+        outputs it was fitted on. One that records none (made before they
+        were recorded) is taken as fitted with the stage's ``cfg_path`` file
+        as it is, so an override of its ``test_cfg`` or
+        ``data_preprocessor`` is refused too.
+
+        Args:
+            recorded (dict, optional): The recorded settings (None: none).
+            what (str): The calibration, for the message.
+            role (str): The stage it was fitted on.
+
+        Raises:
+            ValueError: Naming each changed key (fitted -> now) and how to
+                recalibrate.
+        """
+        fitted = recorded
+        if fitted is None:
+            fitted = self._shipped_settings.get(role)
+            what += (' (it records no settings; taken as fitted with the '
+                     f'{role}\'s config file as it is)')
+        if fitted is not None:
+            check_fitted_settings(fitted, self.exit_settings[role], what, role,
+                                  self.recalibrate_hint)
+            self._settings_bound = True
+
+    def _announce_unbound_settings(self) -> None:
+        """Warn when a number threshold meets a saver whose settings differ from its
+        config file's: nothing records what that number was calibrated with."""
+        if self._settings_bound or not self._shipped_settings.get('saver'):
+            return
+        from tinysaver_mm.utils import settings_changes
+        changes = settings_changes(self._shipped_settings['saver'], self.exit_settings['saver'])
+        if changes:
+            print_log(
+                f'{type(self).__name__}: the saver runs with other settings than its config '
+                'file (' + '; '.join(f'model.saver.{k}: {a!r} -> {b!r}' for k, a, b in changes[:6])
+                + f') and threshold={self.threshold!r} is a number, which records nothing of what '
+                'it was calibrated with: if it was calibrated for the config file\'s settings it '
+                f'does not hold for these; {self.recalibrate_hint}', 'current', logging.WARNING)
 
     def load_part(self, module: nn.Module, checkpoint: Optional[str], role: str,
                   trainable: bool = False) -> dict:
@@ -244,12 +316,15 @@ class BaseCascade:
                                  f'predicts {self.num_classes}.')
             self.overheads = ('evaluator', ) if self.exit_rule == 'evaluator' else ()
             self.bind_to_stage('evaluator', 'saver')
+            self.check_calibrated_settings(meta.get('saver_settings'),
+                                           f'The evaluator ({self.checkpoints["evaluator"]!r})')
         if threshold is None:
             threshold = meta.get('threshold')
         if threshold is None:
             raise ValueError('threshold=None takes the threshold stored in the evaluator '
                              "checkpoint, but there is none; give threshold=... in [0, 1].")
         self.threshold = threshold
+        self._announce_unbound_settings()
 
     def evaluator_macs(self) -> int:
         """MACs of the evaluator head on one image (one input row)."""
@@ -447,9 +522,15 @@ class BaseCascade:
 
     @threshold.setter
     def threshold(self, value) -> None:
-        self._thresholds = resolve_thresholds(value, len(self.route_names) - 1,
-                                              self.route_names, self.exit_rule,
-                                              allow_off=self.thresholds_may_be_off)
+        thresholds = resolve_thresholds(value, len(self.route_names) - 1,
+                                        self.route_names, self.exit_rule,
+                                        allow_off=self.thresholds_may_be_off)
+        if isinstance(value, str):  # a calibration JSON: fitted on the saver's settings
+            import json
+            with open(value) as f:
+                recorded = json.load(f).get('saver_settings')
+            self.check_calibrated_settings(recorded, f'The calibration {value!r}')
+        self._thresholds = thresholds
 
     # ------------------------------------------------------------------ modes
     def frozen_parts(self) -> List[str]:

@@ -109,6 +109,11 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
     exit_rules = tuple(sorted(SEG_EXIT_RULES)) + ('evaluator', )
     stage_registry, stage_scope = MODELS, 'mmseg'
     train_hint = 'train the saver and the base separately with tools/train.py.'
+    recalibrate_hint = (
+        'python tools/record.py CONFIG --split holdout --cfg-options <the same overrides>, then '
+        'python tools/train_evaluator.py records/<config name>_holdout_seg.npz --out NEW.pth '
+        '--max-drop 0.01, and give model.evaluator.checkpoint=NEW.pth threshold=None (for the '
+        'demo, bash tools/train_seg_evaluator.sh does both with its config).')
 
     def __init__(self, saver: dict, base: dict,
                  threshold: Union[float, Sequence[float], str] = 0.9,
