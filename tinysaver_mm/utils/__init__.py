@@ -8,6 +8,7 @@ from .data import SPLITS, check_class_folders, check_coco_files, check_nonempty,
 from .outputs import OutputExistsError, check_outputs
 from .settings import (EXIT_INPUT_KEYS, check_fitted_settings, exit_input_settings,
                        settings_changes)
+from .tta import TTANotSupportedError, refuse_tta, tta_views
 from .submodel import (apply_overrides, load_model_cfg, model_cfg_of, resolve_stage_spec,
                        stage_model_name)
 
@@ -16,5 +17,6 @@ __all__ = [
     'cascade_fingerprints', 'get_state_dict', 'load_checkpoint_file', 'load_checkpoint_strict',
     'load_state_dict_strict', 'mmengine_safe_globals', 'publish_checkpoint', 'register_safe_globals', 'state_dict_fingerprint',
     'apply_overrides', 'load_model_cfg', 'model_cfg_of', 'resolve_stage_spec', 'stage_model_name', 'measure_macs',
+    'TTANotSupportedError', 'refuse_tta', 'tta_views',
     'EXIT_INPUT_KEYS', 'check_fitted_settings', 'exit_input_settings', 'settings_changes'
 ]

@@ -2,10 +2,10 @@
 from typing import Dict
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import HOOKS
 
-from tinysaver_mm.utils import check_nonempty
+from tinysaver_mm.utils import check_nonempty, refuse_tta
 
 __all__ = ['TinySaverMACsHook']
 
@@ -37,6 +37,9 @@ class TinySaverMACsHook(Hook):
     @staticmethod
     def _measure(runner, dataloader, split: str) -> Dict[str, int]:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        inner = getattr(model, 'module', None)
+        if isinstance(model, BaseTTAModel) and hasattr(inner, 'measure_stage_macs'):
+            refuse_tta('TinySaverMACsHook', type(model).__name__)
         if not hasattr(model, 'measure_stage_macs'):
             raise TypeError(
                 f'TinySaverMACsHook needs a TinySaver cascade, but the model is '
