@@ -109,15 +109,25 @@ def test_a_classification_savers_changed_normalisation_is_refused(tmp_path):
         _build_cfg(plain)
 
 
-def test_a_number_threshold_announces_changed_settings(capfd):
+def test_a_number_threshold_announces_changed_settings():
     """A number records nothing: the stage override runs, with a warning naming it."""
+    import logging
     pytest.importorskip('mmpretrain')
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     cfg = Config.fromfile(CLS_CFG)
     cfg.merge_from_dict({'model.saver.data_preprocessor.mean': [0.0]})
-    _build_cfg(cfg)
-    out = capfd.readouterr().out
-    assert 'WARNING' in out and 'model.saver.data_preprocessor.mean: [72.94] -> [0.0]' in out
+    seen = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        _build_cfg(cfg)
+    finally:
+        logger.removeHandler(handler)
+    out = '\n'.join(seen)
+    assert 'model.saver.data_preprocessor.mean: [72.94] -> [0.0]' in out
     assert 'is a number' in out
 
 
@@ -140,13 +150,72 @@ def test_new_calibrations_record_the_savers_settings(tmp_path):
     settings = load_records(path)['meta']['settings']
     assert settings == exit_input_settings(model_cfg_of(cfg))
     assert settings['data_preprocessor.mean'] == [72.94]
-    saver, base = pair(tmp_path, saver_meta=dict(settings=settings))
+    saver, base = pair(tmp_path, saver_meta=dict(settings=settings, test_pipeline={}))
     out = str(tmp_path / 'cal.json')
     result = calibrate(saver, base, 'exit', exit_ratio=0.5, out=out)
     assert result['saver_settings'] == settings
+    assert load_records(path)['meta']['test_pipeline'] == {}  # PackInputs only
     cascade = Config.fromfile(CLS_CFG)
     cascade.merge_from_dict({'model.threshold': out})
-    _build_cfg(cascade)
+    model = _build_cfg(cascade)
+    model.check_test_pipeline(cascade.test_dataloader.dataset.pipeline)  # the recorded one
+    with pytest.raises(ValueError, match=r"test_dataloader\.dataset\.pipeline\.0\.Resize\.scale: "
+                                         r"'<unset>' -> \[32, 32\]"):
+        model.check_test_pipeline([dict(type='Resize', scale=(32, 32)), dict(type='PackInputs')])
     cascade.merge_from_dict({'model.saver.data_preprocessor.std': [1.0]})
     with pytest.raises(ValueError, match=r'data_preprocessor\.std: \[\d+\.\d+\] -> \[1\.0\]'):
         _build_cfg(cascade)
+
+
+def _det_evaluator_recording_the_pipeline(tmp_path):
+    """The shipped detection evaluator, with the settings and test pipeline it was
+    fitted with recorded (as tools/train_evaluator.py now writes them)."""
+    from mmengine.config import Config
+    from tinysaver_mm.utils import pipeline_settings
+    cfg = Config.fromfile(DET_CFG)
+    model = _build_cfg(cfg)
+    ckpt = torch.load(cfg.model.evaluator.checkpoint, weights_only=True)
+    meta = dict(ckpt['meta'], saver_settings=model.exit_settings['saver'],
+                test_pipeline=pipeline_settings(cfg.test_dataloader.dataset.pipeline))
+    path = str(tmp_path / 'evaluator.pth')
+    torch.save(dict(ckpt, meta=meta), path)
+    return path
+
+
+@pytest.mark.slow
+def test_host_test_py_refuses_another_test_pipeline_resize(tmp_path):
+    """mmdet's own tools/test.py: the evaluator recorded the 128x128 test resize; a
+    112x112 one is refused before any image is evaluated (by TinySaverMACsHook)."""
+    mmdet = pytest.importorskip('mmdet')
+    if not osp.exists(osp.join(ROOT, 'data', 'fmnist_det', 'annotations')):
+        pytest.skip('data/fmnist_det missing (bash tools/make_fmnist_det.sh)')
+    from tinysaver_mm.apis import merge_cascade
+    evaluator = _det_evaluator_recording_the_pipeline(tmp_path)
+    ckpt = str(tmp_path / 'cascade.pth')
+    merge_cascade(DET_CFG, ckpt)
+    tool = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'test.py')
+    proc = subprocess.run([sys.executable, tool, DET_CFG, ckpt, '--work-dir', str(tmp_path),
+                           '--cfg-options', f'model.evaluator.checkpoint={evaluator}',
+                           'test_dataloader.dataset.pipeline.1.scale=(112,112)',
+                           'test_dataloader.num_workers=0',
+                           'test_dataloader.persistent_workers=False'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert 'test_dataloader.dataset.pipeline.1.Resize.scale: [128, 128] -> [112, 112]' in last
+    assert 'Epoch(test)' not in proc.stdout + proc.stderr
+
+
+def test_the_recorded_test_pipeline_is_checked_by_the_cascade(tmp_path):
+    pytest.importorskip('mmdet')
+    from mmengine.config import Config
+    cfg = Config.fromfile(DET_CFG)
+    cfg.merge_from_dict({'model.evaluator.checkpoint': _det_evaluator_recording_the_pipeline(
+        tmp_path)})
+    model = _build_cfg(cfg)
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    model.check_test_pipeline(pipeline)
+    changed = [dict(t, scale=(112, 112)) if t['type'] == 'Resize' else t for t in pipeline]
+    with pytest.raises(ValueError, match=r'pipeline\.1\.Resize\.scale: \[128, 128\] -> '
+                                         r'\[112, 112\].*tools/train_evaluator\.py'):
+        model.check_test_pipeline(changed)

@@ -42,3 +42,16 @@ def test_check_refuses_naming_the_key_old_to_new_and_the_fix():
     msg = str(err.value)
     assert "model.saver.test_cfg.score_thr: 0.001 -> 0.3" in msg
     assert msg.startswith("The evaluator ('e.pth')") and msg.endswith('run FIX')
+
+
+def test_pipeline_settings_keep_the_steps_that_size_the_input():
+    from tinysaver_mm.utils import pipeline_settings
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(128, 128),
+                                                     keep_ratio=True),
+                dict(type='CenterCrop', crop_size=112), dict(type='LoadAnnotations'),
+                dict(type='PackDetInputs', meta_keys=('img_id', ))]
+    assert pipeline_settings(pipeline) == {'1.Resize.scale': [128, 128],
+                                           '1.Resize.keep_ratio': True,
+                                           '2.CenterCrop.crop_size': 112}
+    assert pipeline_settings([dict(type='PackInputs')]) == {}
+    assert pipeline_settings(None) == {}

@@ -137,8 +137,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict, stage_model_name,
-                                    state_dict_fingerprint)
+    from tinysaver_mm.utils import (check_outputs, load_checkpoint_strict, pipeline_settings,
+                                    stage_model_name, state_dict_fingerprint)
     from tinysaver_mm.utils import split_loader_key
     key = split_loader_key(cfg, split)
     if aug and split != 'train':
@@ -168,7 +168,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     ds = loader['dataset']
     meta = dict(config=config_path, checkpoint=checkpoint, split=split, aug=bool(aug),
                 dataset=dataset_identity(ds),
-                num_samples=int(len(rec['labels'])))
+                num_samples=int(len(rec['labels'])),
+                test_pipeline=pipeline_settings(ds.get('pipeline')))
     from mmengine.dist import is_main_process
     if not is_main_process():
         return []

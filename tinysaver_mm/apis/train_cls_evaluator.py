@@ -24,7 +24,8 @@ def _split(saver: str, base: str) -> dict:
     return dict(saver_correct=d['saver_correct'], base_correct=d['base_correct'],
                 probs=torch.from_numpy(d['saver_probs'].astype(np.float32)),
                 gmacs_saver=d['gmacs_saver'], gmacs_base=d['gmacs_base'],
-                fingerprint=d['meta'].get('fingerprint'), settings=d['meta'].get('settings'))
+                fingerprint=d['meta'].get('fingerprint'), settings=d['meta'].get('settings'),
+                test_pipeline=d['meta'].get('test_pipeline'))
 
 
 def _operating_point(score: np.ndarray, d: dict, threshold: float, gmacs_extra: float) -> dict:
@@ -126,6 +127,7 @@ def train_cls_evaluator(saver: str, base: str, out: str, max_drop: float = 0.001
                    policies=policies, head_cfg=head_cfg, checkpoint=out)
     save_exit_head(out, head, dict(head_cfg=head_cfg, saver_fingerprint=whole['fingerprint'],
                                    saver_settings=whole['settings'],
+                                   test_pipeline=whole['test_pipeline'],
                                    threshold=policies['evaluator']['threshold'],
                                    records=saver, target=CLS_TARGET_DOC))
     if results:

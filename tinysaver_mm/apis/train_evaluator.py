@@ -110,6 +110,7 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
                     topk=head.topk, feat_channels=head.feat_channels, hidden_channels=hidden)
     save_exit_head(out, head, dict(head_cfg=head_cfg, saver_fingerprint=meta['saver_fingerprint'],
                                    saver_settings=meta.get('saver_settings'),
+                                   test_pipeline=meta.get('test_pipeline'),
                                    threshold=rows['evaluator']['threshold'],
                                    records=records, target=TARGET_DOC, tolerance=tolerance))
     summary['checkpoint'], summary['head_cfg'] = out, head_cfg

@@ -158,6 +158,7 @@ class BaseCascade:
         self.exit_settings: Dict[str, dict] = {}
         self._shipped_settings: Dict[str, dict] = {}
         self._settings_bound = False
+        self.calibrated_pipeline: Optional[Tuple[str, dict]] = None
         class_names, used_default = {}, False
         for role, spec in specs:
             if not isinstance(spec, dict):
@@ -241,6 +242,28 @@ class BaseCascade:
                                   self.recalibrate_hint)
             self._settings_bound = True
 
+    def check_test_pipeline(self, pipeline: Optional[Sequence[dict]],
+                            where: str = 'test_dataloader') -> None:
+        """Refuse a test pipeline that resizes, crops or pads otherwise than the one
+        the calibration (evaluator, calibration JSON) recorded (none recorded: no check).
+
+        The cascade never sees its dataset's pipeline; ``TinySaverMACsHook``
+        calls this with the runner's dataloader config before evaluating.
+
+        Args:
+            pipeline (Sequence[dict], optional): The dataset's pipeline config.
+            where (str): The dataloader's config key, for the message.
+
+        Raises:
+            ValueError: Naming each changed step argument (fitted -> now).
+        """
+        if self.calibrated_pipeline is None or pipeline is None:
+            return
+        from tinysaver_mm.utils import pipeline_settings
+        what, fitted = self.calibrated_pipeline
+        check_fitted_settings(fitted, pipeline_settings(pipeline), what, 'saver',
+                              self.recalibrate_hint, prefix=f'{where}.dataset.pipeline.')
+
     def _announce_unbound_settings(self) -> None:
         """Warn when a number threshold meets a saver whose settings differ from its
         config file's: nothing records what that number was calibrated with."""
@@ -316,8 +339,10 @@ class BaseCascade:
                                  f'predicts {self.num_classes}.')
             self.overheads = ('evaluator', ) if self.exit_rule == 'evaluator' else ()
             self.bind_to_stage('evaluator', 'saver')
-            self.check_calibrated_settings(meta.get('saver_settings'),
-                                           f'The evaluator ({self.checkpoints["evaluator"]!r})')
+            what = f'The evaluator ({self.checkpoints["evaluator"]!r})'
+            self.check_calibrated_settings(meta.get('saver_settings'), what)
+            if meta.get('test_pipeline') is not None:
+                self.calibrated_pipeline = (what, meta['test_pipeline'])
         if threshold is None:
             threshold = meta.get('threshold')
         if threshold is None:
@@ -528,8 +553,11 @@ class BaseCascade:
         if isinstance(value, str):  # a calibration JSON: fitted on the saver's settings
             import json
             with open(value) as f:
-                recorded = json.load(f).get('saver_settings')
-            self.check_calibrated_settings(recorded, f'The calibration {value!r}')
+                data = json.load(f)
+            what = f'The calibration {value!r}'
+            self.check_calibrated_settings(data.get('saver_settings'), what)
+            if data.get('test_pipeline') is not None:
+                self.calibrated_pipeline = (what, data['test_pipeline'])
         self._thresholds = thresholds
 
     # ------------------------------------------------------------------ modes

@@ -7,7 +7,7 @@ from .complexity import measure_macs
 from .data import SPLITS, check_class_folders, check_coco_files, check_nonempty, split_loader_key
 from .outputs import OutputExistsError, check_outputs
 from .settings import (EXIT_INPUT_KEYS, check_fitted_settings, exit_input_settings,
-                       settings_changes)
+                       pipeline_settings, settings_changes)
 from .tta import TTANotSupportedError, refuse_tta, tta_views
 from .submodel import (apply_overrides, load_model_cfg, model_cfg_of, resolve_stage_spec,
                        stage_model_name)
@@ -18,5 +18,5 @@ __all__ = [
     'load_state_dict_strict', 'mmengine_safe_globals', 'publish_checkpoint', 'register_safe_globals', 'state_dict_fingerprint',
     'apply_overrides', 'load_model_cfg', 'model_cfg_of', 'resolve_stage_spec', 'stage_model_name', 'measure_macs',
     'TTANotSupportedError', 'refuse_tta', 'tta_views',
-    'EXIT_INPUT_KEYS', 'check_fitted_settings', 'exit_input_settings', 'settings_changes'
+    'EXIT_INPUT_KEYS', 'check_fitted_settings', 'exit_input_settings', 'pipeline_settings', 'settings_changes'
 ]

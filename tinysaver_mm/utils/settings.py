@@ -13,10 +13,13 @@ calibration JSON) and a cascade refuses other settings by name.
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-__all__ = ['EXIT_INPUT_KEYS', 'exit_input_settings', 'settings_changes', 'check_fitted_settings']
+__all__ = ['EXIT_INPUT_KEYS', 'exit_input_settings', 'pipeline_settings', 'settings_changes',
+           'check_fitted_settings']
 
 #: keys of a stage's model config that shape its outputs at test time
 EXIT_INPUT_KEYS = ('test_cfg', 'data_preprocessor')
+#: test-pipeline transforms that shape every stage's input (by type name)
+SIZE_TRANSFORMS = ('Resize', 'Crop', 'Pad', 'Scale')
 
 
 def _plain(value: Any) -> Any:
@@ -57,6 +60,29 @@ def exit_input_settings(model_cfg: Mapping, pipeline: Optional[Sequence[dict]] =
     return out
 
 
+def pipeline_settings(pipeline: Optional[Sequence[Mapping]]) -> Dict[str, Any]:
+    """The steps of a test pipeline that shape every stage's input (resize, crop, pad).
+
+    Args:
+        pipeline (Sequence[Mapping], optional): A dataset's pipeline config.
+
+    Returns:
+        dict[str, Any]: ``'<position>.<Type>.<arg>'`` keys (e.g.
+        ``'1.Resize.scale'``) to JSON values, for every step whose type names
+        one of :data:`SIZE_TRANSFORMS`.
+    """
+    out: Dict[str, Any] = {}
+    for i, step in enumerate(pipeline or []):
+        kind = str(step.get('type', ''))
+        if any(k in kind for k in SIZE_TRANSFORMS):
+            args = _plain({k: v for k, v in step.items() if k != 'type'})
+            if args:
+                _flatten(f'{i}.{kind}', args, out)
+            else:
+                out[f'{i}.{kind}'] = {}
+    return out
+
+
 def settings_changes(fitted: Mapping[str, Any], current: Mapping[str, Any]
                      ) -> List[Tuple[str, Any, Any]]:
     """Keys whose value differs: ``(key, fitted value, current value)``, sorted.
@@ -71,7 +97,7 @@ def settings_changes(fitted: Mapping[str, Any], current: Mapping[str, Any]
 
 
 def check_fitted_settings(fitted: Mapping[str, Any], current: Mapping[str, Any],
-                          what: str, role: str, fix: str) -> None:
+                          what: str, role: str, fix: str, prefix: Optional[str] = None) -> None:
     """Refuse a stage whose settings differ from those a calibration was fitted with.
 
     Args:
@@ -80,6 +106,8 @@ def check_fitted_settings(fitted: Mapping[str, Any], current: Mapping[str, Any],
         what (str): The calibration, e.g. ``"the evaluator ('x.pth')"``.
         role (str): The stage, e.g. ``'saver'``.
         fix (str): How to recalibrate (commands).
+        prefix (str, optional): Where the keys live, for the message;
+            ``'model.<role>.'`` by default.
 
     Raises:
         ValueError: Naming every changed key (fitted -> now) and the fix.
@@ -87,9 +115,10 @@ def check_fitted_settings(fitted: Mapping[str, Any], current: Mapping[str, Any],
     changes = settings_changes(fitted, current)
     if not changes:
         return
-    listed = '; '.join(f'model.{role}.{k}: {old!r} -> {new!r}' for k, old, new in changes[:6])
+    prefix = f'model.{role}.' if prefix is None else prefix
+    listed = '; '.join(f'{prefix}{k}: {old!r} -> {new!r}' for k, old, new in changes[:6])
     more = f' (+{len(changes) - 6} more)' if len(changes) > 6 else ''
     raise ValueError(
-        f'{what} was calibrated on the {role}\'s outputs with other settings than this '
-        f'{role}\'s: {listed}{more}. Its exit scores and threshold hold only for the settings '
+        f'{what} was calibrated on the {role}\'s outputs with other settings than these: '
+        f'{listed}{more}. Its exit scores and threshold hold only for the settings '
         f'they were fitted with. Remove the override, or recalibrate for these settings: {fix}')

@@ -18,6 +18,8 @@ class TinySaverMACsHook(Hook):
     epoch's dataloader, preprocesses it as the cascade would, and runs
     mmengine's complexity analysis on every stage (one image each). The
     figures go to the log and to the message hub (``tinysaver/stage_macs``).
+    It first has the cascade check the dataloader's pipeline against the one
+    its calibration recorded (resize, crop, pad: ``check_test_pipeline``).
 
     Raises:
         TypeError: If the runner's model is not a TinySaver cascade.
@@ -46,6 +48,9 @@ class TinySaverMACsHook(Hook):
                 f'{type(model).__name__}. Use TinySaverClassifier/Detector or '
                 'remove the hook from custom_hooks.')
         check_nonempty(dataloader.dataset, split)
+        loader_cfg = runner.cfg.get(f'{split}_dataloader') or {}
+        model.check_test_pipeline((loader_cfg.get('dataset') or {}).get('pipeline'),
+                                  f'{split}_dataloader')
         batch = model.data_preprocessor(next(iter(dataloader)), False)
         macs = model.measure_stage_macs(batch['inputs'], batch.get('data_samples'))
         for role, value in macs.items():
