@@ -176,8 +176,9 @@ class BaseCascade:
                     used_default = True
             # before the build: a host model fills defaults into its config dicts
             self.exit_settings[role] = exit_input_settings(cfg, extras.get('pipeline'))
-            self._shipped_settings[role] = self._settings_of_config_file(
-                spec, role, data_preprocessor, extras.get('pipeline'))
+            if role == 'saver':  # what a calibration is fitted on (its outputs)
+                self._shipped_settings[role] = self._settings_of_config_file(
+                    spec, role, data_preprocessor, extras.get('pipeline'))
             with DefaultScope.overwrite_default_scope(self.stage_scope):
                 try:
                     model = self.build_stage(cfg, role, **extras)
