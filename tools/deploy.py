@@ -1,4 +1,4 @@
-"""Export a classification cascade's stages to ONNX with a manifest (MMDeploy-style).
+"""Export a cascade's stages (classification, detection, segmentation) to ONNX with a manifest.
 
 Example:
     python tools/deploy.py configs/fashion_mnist/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py \
@@ -13,7 +13,8 @@ from tinysaver_mm.apis import DEFAULT_OPSET, deploy
 
 def main():
     p = argparse.ArgumentParser(description='Export a TinySaver cascade to ONNX')
-    p.add_argument('config', help='TinySaverClassifier config')
+    p.add_argument('config', help='TinySaverClassifier, TinySaverDetector or TinySaverSegmentor '
+                   'config')
     p.add_argument('out_dir', help='directory for <stage>.onnx and manifest.json')
     p.add_argument('--checkpoint', help='whole-cascade weights (optional)')
     p.add_argument('--input-shape', type=int, nargs=3, metavar=('C', 'H', 'W'),

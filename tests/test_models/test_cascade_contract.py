@@ -193,3 +193,26 @@ def test_complexity_analysis_of_the_whole_cascade_does_not_nest_traces(case):
     handle.remove()
     assert info['flops'] > 0
     assert inside and all(f == outside for f in inside)
+
+
+def test_an_images_routing_and_prediction_never_depend_on_its_batch_mates(case):
+    """Each image of a mixed batch (sizes differ where the task allows) is
+    routed and answered as it is on its own: a host preprocessor's padding to
+    the largest image must not move its exit score."""
+    model = case.build(threshold=0.0)
+    inputs, samples = case.mixed_batch()
+    n = len(inputs)
+
+    def alone(i):
+        return model.predict(inputs[i:i + 1], _copy(None if samples is None
+                                                    else samples[i:i + 1]))[0]
+
+    scores = torch.tensor([alone(i).exit_score for i in range(n)])
+    model.threshold = case.thresholds(_median(scores))
+    solo = [alone(i) for i in range(n)]
+    assert 0 < sum(ds.exited for ds in solo) < n
+    mixed = model.predict(inputs, _copy(samples))
+    for ds, ref in zip(mixed, solo):
+        assert ds.answered_by == ref.answered_by
+        assert ds.exit_score == pytest.approx(ref.exit_score, abs=1e-5)
+        assert case.same(case.prediction(ds), case.prediction(ref))

@@ -116,6 +116,7 @@ def calibrate(saver: str, base: str, target: str, epsilon: Optional[float] = Non
         drop_ucb=getattr(cal, 'drop_ucb_', None),
         cfg_options=f'--cfg-options model.threshold={cal.threshold_!r} model.exit_rule={rule}',
         fingerprints=dict(saver=d['meta'].get('fingerprint'), base=d['base_fingerprint']),
+        saver_settings=d['meta'].get('settings'), test_pipeline=d['meta'].get('test_pipeline'),
         drift=drift_reference(d['confidence'], cal.threshold_))
     if latency is not None:
         lat_saver, lat_base, bs = latency

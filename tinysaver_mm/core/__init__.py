@@ -18,7 +18,7 @@ from .det_quality import (category_precision, dataset_ap, entries_by_image,
 from .macs import cascade_macs_per_image, macs_saved_pct
 from .fields import CASCADE_FIELDS, cascade_field_names, cascade_fields
 from .seg_confidence import SEG_EXIT_RULES, check_quantile, pixel_confidence, seg_confidence
-from .routing import check_threshold, route_batch, take_rows
+from .routing import check_threshold, join_rows, route_batch, shape_groups, take_rows
 from .thresholds import read_threshold_file, resolve_thresholds
 from .saver_selection import delta_ctr
 from .drift import DriftMonitor, check_level, drift_reference
@@ -35,7 +35,7 @@ __all__ = [
     'DET_EXIT_RULES', 'det_confidence', 'detection_features', 'feature_dim',
     'category_precision', 'dataset_ap', 'entries_by_image', 'exit_target', 'image_ap', 'images_ap', 'quality_gap',
     'cascade_macs_per_image', 'macs_saved_pct', 'check_threshold',
-    'route_batch', 'take_rows', 'CASCADE_FIELDS', 'cascade_field_names',
+    'route_batch', 'take_rows', 'shape_groups', 'join_rows', 'CASCADE_FIELDS', 'cascade_field_names',
     'cascade_fields', 'read_threshold_file', 'resolve_thresholds',
     'DriftMonitor', 'check_level', 'drift_reference',
     'StageLatency', 'cascade_ms_per_img', 'stage_latencies',

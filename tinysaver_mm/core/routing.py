@@ -1,9 +1,9 @@
 """Split a batch into the samples that exit and the ones passed on."""
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-__all__ = ['check_threshold', 'take_rows', 'route_batch']
+__all__ = ['check_threshold', 'take_rows', 'shape_groups', 'join_rows', 'route_batch']
 
 
 def check_threshold(threshold: float, name: str = 'threshold', allow_off: bool = False) -> float:
@@ -66,6 +66,70 @@ def take_rows(batch: Any, index: Optional[torch.Tensor]) -> Any:
     raise TypeError(f'Cannot take rows of a {type(batch).__name__}: a stage\'s outputs '
                     'and state must be a tensor (rows along dim 0), a list of rows or a dict of '
                     'those.')
+
+
+def shape_groups(inputs: Any) -> List[torch.Tensor]:
+    """Rows of a raw batch grouped by image shape, in order of first appearance.
+
+    A host preprocessor pads the images of one batch to a common size, so an
+    image's outputs (and its exit score) would depend on its batch-mates'
+    sizes; running each group alone gives every image the padding it gets
+    on its own.
+
+    Args:
+        inputs: A stacked tensor (one group) or a list/tuple of images.
+
+    Returns:
+        list[torch.Tensor]: Row positions (LongTensor) of each group; one
+        group holding every row when all images share a shape.
+    """
+    if isinstance(inputs, torch.Tensor):
+        return [torch.arange(len(inputs))]
+    groups: Dict[Tuple[int, ...], List[int]] = {}
+    for i, img in enumerate(inputs):
+        groups.setdefault(tuple(img.shape), []).append(i)
+    return [torch.tensor(rows, dtype=torch.long) for rows in groups.values()]
+
+
+def join_rows(parts: Sequence[Any], groups: Sequence[torch.Tensor], batch_size: int) -> Any:
+    """Put per-group batches back in batch order (the inverse of :func:`take_rows`
+    over a partition of the rows).
+
+    Args:
+        parts (Sequence): One batch per group (tensors with rows along dim 0,
+            lists with one item per row, dicts of those, or ``None``).
+        groups (Sequence[torch.Tensor]): The rows of each group (a partition
+            of ``range(batch_size)``).
+        batch_size (int): Rows in the whole batch.
+
+    Returns:
+        The joined batch, of the parts' kind (``None`` if every part is).
+
+    Raises:
+        ValueError: If the parts are of different kinds or a part's row
+            count differs from its group's.
+    """
+    if all(p is None for p in parts):
+        return None
+    if all(isinstance(p, dict) for p in parts):
+        return {k: join_rows([p[k] for p in parts], groups, batch_size) for k in parts[0]}
+    for part, rows in zip(parts, groups):
+        if part is None or isinstance(part, dict) or len(part) != len(rows):
+            raise ValueError(f'A group of {len(rows)} rows gave '
+                             f'{"no" if part is None else len(part)} outputs.')
+    if all(isinstance(p, torch.Tensor) for p in parts):
+        first = parts[0]
+        out = first.new_empty((batch_size, ) + tuple(first.shape[1:]))
+        for part, rows in zip(parts, groups):
+            out.index_copy_(0, rows.to(out.device), part.to(out.device, out.dtype))
+        return out
+    if any(isinstance(p, torch.Tensor) for p in parts):
+        raise ValueError('Cannot join groups of different kinds (tensors and lists).')
+    out = [None] * batch_size
+    for part, rows in zip(parts, groups):
+        for pos, item in zip(rows.tolist(), part):
+            out[pos] = item
+    return out
 
 
 def _merge(out: Any, rows: torch.Tensor, outputs: Any, name: str, first: str) -> Any:

@@ -35,8 +35,10 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
-from tinysaver_mm.core import resolve_thresholds, route_batch, take_rows
-from tinysaver_mm.utils import load_checkpoint_strict, resolve_stage_spec
+from tinysaver_mm.core import (join_rows, resolve_thresholds, route_batch, shape_groups,
+                               take_rows)
+from tinysaver_mm.utils import (EXIT_INPUT_KEYS, check_fitted_settings, exit_input_settings,
+                               load_checkpoint_strict, resolve_stage_spec)
 
 __all__ = ['BaseCascade', 'CascadeExportError', 'freeze']
 
@@ -109,6 +111,12 @@ class BaseCascade:
     carries_state: bool = False
     thresholds_may_be_off: bool = False
     _forced_scores: Optional[Callable[[str, Any], torch.Tensor]] = None
+    recalibrate_hint: str = (
+        'record the stages again with the same settings (python tools/record.py CONFIG '
+        '--split holdout --cfg-options ...) and fit again from those records: '
+        'python tools/calibrate.py SAVER.npz BASE.npz --target drop --epsilon ... --out CAL.json '
+        'for a threshold (then model.threshold=CAL.json), or python tools/train_evaluator.py '
+        '... --out EVALUATOR.pth for an evaluator head (then model.evaluator.checkpoint=...).')
 
     # ------------------------------------------------------------------ build
     def init_cascade(self, saver: dict, base: dict, mids: Optional[Sequence[dict]],
@@ -149,6 +157,10 @@ class BaseCascade:
         self._fingerprints_checked = True
         self._register_load_state_dict_pre_hook(self._check_whole_state_dict)
         self._stage_classes: Optional[Tuple[str, ...]] = None
+        self.exit_settings: Dict[str, dict] = {}
+        self._shipped_settings: Dict[str, dict] = {}
+        self._settings_bound = False
+        self.calibrated_pipeline: Optional[Tuple[str, dict]] = None
         class_names, used_default = {}, False
         for role, spec in specs:
             if not isinstance(spec, dict):
@@ -164,6 +176,11 @@ class BaseCascade:
                 else:
                     cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
                     used_default = True
+            # before the build: a host model fills defaults into its config dicts
+            self.exit_settings[role] = exit_input_settings(cfg, extras.get('pipeline'))
+            if role == 'saver':  # what a calibration is fitted on (its outputs)
+                self._shipped_settings[role] = self._settings_of_config_file(
+                    spec, role, data_preprocessor, extras.get('pipeline'))
             with DefaultScope.overwrite_default_scope(self.stage_scope):
                 try:
                     model = self.build_stage(cfg, role, **extras)
@@ -184,6 +201,86 @@ class BaseCascade:
         self._check_label_sets(class_names)
         if threshold is not None:  # else the task sets it once its parts are built
             self.threshold = threshold
+
+    def _settings_of_config_file(self, spec: dict, role: str,
+                                 data_preprocessor: Optional[dict],
+                                 pipeline: Optional[Sequence[dict]]) -> Optional[dict]:
+        """A stage's exit-input settings as its ``cfg_path`` file sets them (without
+        the spec's overrides of :data:`EXIT_INPUT_KEYS`); None for a model dict."""
+        if spec.get('cfg_path') is None:
+            return None
+        cfg, _ = resolve_stage_spec({k: v for k, v in spec.items() if k not in EXIT_INPUT_KEYS},
+                                    role)
+        if cfg.get('data_preprocessor') is None and data_preprocessor is not None:
+            cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
+        return exit_input_settings(cfg, pipeline)
+
+    def check_calibrated_settings(self, recorded: Optional[dict], what: str,
+                                  role: str = 'saver') -> None:
+        """Refuse a calibration fitted on other settings of ``role`` than its own now.
+
+        A calibration (an evaluator head, a threshold JSON) records the
+        :func:`~tinysaver_mm.utils.exit_input_settings` of the saver whose
+        outputs it was fitted on. One that records none (made before they
+        were recorded) is taken as fitted with the stage's ``cfg_path`` file
+        as it is, so an override of its ``test_cfg`` or
+        ``data_preprocessor`` is refused too.
+
+        Args:
+            recorded (dict, optional): The recorded settings (None: none).
+            what (str): The calibration, for the message.
+            role (str): The stage it was fitted on.
+
+        Raises:
+            ValueError: Naming each changed key (fitted -> now) and how to
+                recalibrate.
+        """
+        fitted = recorded
+        if fitted is None:
+            fitted = self._shipped_settings.get(role)
+            what += (' (it records no settings; taken as fitted with the '
+                     f'{role}\'s config file as it is)')
+        if fitted is not None:
+            check_fitted_settings(fitted, self.exit_settings[role], what, role,
+                                  self.recalibrate_hint)
+            self._settings_bound = True
+
+    def check_test_pipeline(self, pipeline: Optional[Sequence[dict]],
+                            where: str = 'test_dataloader') -> None:
+        """Refuse a test pipeline that resizes, crops or pads otherwise than the one
+        the calibration (evaluator, calibration JSON) recorded (none recorded: no check).
+
+        The cascade never sees its dataset's pipeline; ``TinySaverMACsHook``
+        calls this with the runner's dataloader config before evaluating.
+
+        Args:
+            pipeline (Sequence[dict], optional): The dataset's pipeline config.
+            where (str): The dataloader's config key, for the message.
+
+        Raises:
+            ValueError: Naming each changed step argument (fitted -> now).
+        """
+        if self.calibrated_pipeline is None or pipeline is None:
+            return
+        from tinysaver_mm.utils import pipeline_settings
+        what, fitted = self.calibrated_pipeline
+        check_fitted_settings(fitted, pipeline_settings(pipeline), what, 'saver',
+                              self.recalibrate_hint, prefix=f'{where}.dataset.pipeline.')
+
+    def _announce_unbound_settings(self) -> None:
+        """Warn when a number threshold meets a saver whose settings differ from its
+        config file's: nothing records what that number was calibrated with."""
+        if self._settings_bound or not self._shipped_settings.get('saver'):
+            return
+        from tinysaver_mm.utils import settings_changes
+        changes = settings_changes(self._shipped_settings['saver'], self.exit_settings['saver'])
+        if changes:
+            print_log(
+                f'{type(self).__name__}: the saver runs with other settings than its config '
+                'file (' + '; '.join(f'model.saver.{k}: {a!r} -> {b!r}' for k, a, b in changes[:6])
+                + f') and threshold={self.threshold!r} is a number, which records nothing of what '
+                'it was calibrated with: if it was calibrated for the config file\'s settings it '
+                f'does not hold for these; {self.recalibrate_hint}', 'current', logging.WARNING)
 
     def load_part(self, module: nn.Module, checkpoint: Optional[str], role: str,
                   trainable: bool = False) -> dict:
@@ -245,12 +342,17 @@ class BaseCascade:
                                  f'predicts {self.num_classes}.')
             self.overheads = ('evaluator', ) if self.exit_rule == 'evaluator' else ()
             self.bind_to_stage('evaluator', 'saver')
+            what = f'The evaluator ({self.checkpoints["evaluator"]!r})'
+            self.check_calibrated_settings(meta.get('saver_settings'), what)
+            if meta.get('test_pipeline') is not None:
+                self.calibrated_pipeline = (what, meta['test_pipeline'])
         if threshold is None:
             threshold = meta.get('threshold')
         if threshold is None:
             raise ValueError('threshold=None takes the threshold stored in the evaluator '
                              "checkpoint, but there is none; give threshold=... in [0, 1].")
         self.threshold = threshold
+        self._announce_unbound_settings()
 
     def evaluator_macs(self) -> int:
         """MACs of the evaluator head on one image (one input row)."""
@@ -448,9 +550,18 @@ class BaseCascade:
 
     @threshold.setter
     def threshold(self, value) -> None:
-        self._thresholds = resolve_thresholds(value, len(self.route_names) - 1,
-                                              self.route_names, self.exit_rule,
-                                              allow_off=self.thresholds_may_be_off)
+        thresholds = resolve_thresholds(value, len(self.route_names) - 1,
+                                        self.route_names, self.exit_rule,
+                                        allow_off=self.thresholds_may_be_off)
+        if isinstance(value, str):  # a calibration JSON: fitted on the saver's settings
+            import json
+            with open(value) as f:
+                data = json.load(f)
+            what = f'The calibration {value!r}'
+            self.check_calibrated_settings(data.get('saver_settings'), what)
+            if data.get('test_pipeline') is not None:
+                self.calibrated_pipeline = (what, data['test_pipeline'])
+        self._thresholds = thresholds
 
     # ------------------------------------------------------------------ modes
     def frozen_parts(self) -> List[str]:
@@ -580,11 +691,27 @@ class BaseCascade:
             data_samples (list, optional): Their samples, routed with them.
             keep_first (bool): Also return the saver's outputs on every image.
 
+        Images of different shapes are routed as one sub-batch per shape
+        (:func:`~tinysaver_mm.core.shape_groups`): a host preprocessor pads a
+        batch to its largest image, which would move an image's outputs and
+        exit score with its batch-mates' sizes. Each image's routing and
+        outputs are thus those it gets on its own.
+
         Returns:
             tuple: Outputs in batch order (on the stages' device), the index
             of the stage that answered each image (N,), the saver's exit
             score per image (N,) and, with ``keep_first``, the saver's outputs.
         """
+        n = self.batch_size_of(inputs, data_samples)
+        groups = shape_groups(inputs)
+        if len(groups) <= 1:
+            return self._route_rows(inputs, data_samples, keep_first)
+        parts = [self._route_rows(take_rows(inputs, g), take_rows(data_samples, g), keep_first)
+                 for g in groups]
+        return tuple(join_rows([p[j] for p in parts], groups, n) for j in range(len(parts[0])))
+
+    def _route_rows(self, inputs, data_samples, keep_first: bool) -> tuple:
+        """:meth:`route` on images of one shape."""
         names = self.route_names
         scores, first = {}, []
 

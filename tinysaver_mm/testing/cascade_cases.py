@@ -30,6 +30,12 @@ class CascadeCase:
         """Raw inputs and data samples as the cascade's dataloader gives them."""
         raise NotImplementedError
 
+    def mixed_batch(self, n: int = 8) -> Tuple[Any, Optional[list]]:
+        """A batch whose images differ in size where the task's inputs may
+        (a host preprocessor would pad them together); :meth:`batch` where
+        its stages take one size only."""
+        return self.batch(n)
+
     def alone(self, model, role: str, inputs, samples) -> List[Any]:
         """Each image's prediction by one stage run alone (host library path)."""
         raise NotImplementedError
@@ -138,6 +144,12 @@ class ESNCase(ClsCase):
     def thresholds(self, saver_threshold):
         return [saver_threshold, 1.5, 1.5]
 
+    def mixed_batch(self, n=8):
+        """Images of 8x8 and 12x12 (its stages pool globally), as a list."""
+        g = torch.Generator().manual_seed(n)
+        return [torch.randint(0, 256, (1, s, s), generator=g, dtype=torch.uint8)
+                for s in (8, 12, 12, 8, 12, 8, 8, 12)[:n]], None
+
     def base_entry(self, model):
         return model.base.backbone.conv1  # the staged base never calls backbone.forward
 
@@ -178,6 +190,18 @@ class DetCase(SampleCase):
     def batch(self, n=8):
         from .det_stages import det_batch
         return det_batch(n)
+
+    def mixed_batch(self, n=8):
+        """Images of four sizes (padded to three batch shapes by RTMDet's preprocessor)."""
+        from .det_stages import det_batch
+        sizes = [(96, 96), (64, 80), (96, 128), (70, 96)]
+        imgs, samples = [], []
+        for i in range(n):
+            img, ds = det_batch(1, sizes[i % len(sizes)], seed=i)
+            ds[0].set_metainfo(dict(img_id=i))
+            imgs += img
+            samples += ds
+        return imgs, samples
 
     def alone(self, model, role, inputs, samples):
         m, x, s = self._x(model, role, inputs, samples)
@@ -223,6 +247,17 @@ class SegCase(SampleCase):
     def batch(self, n=8):
         from .seg_stages import seg_batch
         return seg_batch(n)
+
+    def mixed_batch(self, n=8):
+        """Images of three sizes."""
+        from .seg_stages import seg_batch
+        sizes = [(48, 64), (32, 40), (64, 48)]
+        imgs, samples = [], []
+        for i in range(n):
+            img, ds = seg_batch(1, sizes[i % len(sizes)], seed=i)
+            imgs += img
+            samples += ds
+        return imgs, samples
 
     def alone(self, model, role, inputs, samples):
         m, x, s = self._x(model, role, inputs, samples)

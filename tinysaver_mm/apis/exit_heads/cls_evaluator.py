@@ -22,7 +22,8 @@ def _split(saver: str, base: str) -> dict:
     return dict(saver_correct=d['saver_correct'], base_correct=d['base_correct'],
                 probs=torch.from_numpy(d['saver_probs'].astype(np.float32)),
                 gmacs_saver=d['gmacs_saver'], gmacs_base=d['gmacs_base'],
-                fingerprint=d['meta'].get('fingerprint'))
+                fingerprint=d['meta'].get('fingerprint'), settings=d['meta'].get('settings'),
+                test_pipeline=d['meta'].get('test_pipeline'))
 
 
 def _operating_point(score: np.ndarray, d: dict, threshold: float, gmacs_extra: float) -> dict:
@@ -63,6 +64,8 @@ class ClsExitHeadTask(ExitHeadTask):
             raise ValueError(f'{self.records!r} has no saver fingerprint (recorded by an older '
                              'tools/record.py); re-record it so the head is bound to its saver.')
         self.fingerprint = self.whole['fingerprint']
+        self.saver_settings = self.whole['settings']
+        self.test_pipeline = self.whole['test_pipeline']
         self.good = (self.whole['saver_correct'] >= self.whole['base_correct']).astype(np.float32)
         return len(self.whole['probs'])
 

@@ -44,6 +44,8 @@ class DetExitHeadTask(ExitHeadTask):
         self.rec = load_det_records(self.records)
         self.meta = self.rec['meta']
         self.fingerprint = self.meta['saver_fingerprint']
+        self.saver_settings = self.meta.get('saver_settings')
+        self.test_pipeline = self.meta.get('test_pipeline')
         self.saver_inst = instances_of(self.rec, 'saver')
         self.base_inst = instances_of(self.rec, 'base')
         return len(self.rec['img_ids'])

@@ -59,6 +59,8 @@ class SegExitHeadTask(ExitHeadTask):
         self.rec = load_seg_records(self.records)
         self.meta = self.rec['meta']
         self.fingerprint = self.meta['saver_fingerprint']
+        self.saver_settings = self.meta.get('saver_settings')
+        self.test_pipeline = self.meta.get('test_pipeline')
         return len(self.rec['img_paths'])
 
     def make_head(self) -> torch.nn.Module:

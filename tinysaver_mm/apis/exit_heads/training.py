@@ -178,6 +178,11 @@ class ExitHeadTask:
         target_doc (str): What the exit target says (kept in the checkpoint
             and the summary).
         fingerprint (str): The saver's fingerprint (hex), set by :meth:`load`.
+        saver_settings (dict, optional): The saver's exit-input settings the
+            records were made with (``test_cfg``, preprocessing), set by
+            :meth:`load`; the head is bound to them.
+        test_pipeline (list, optional): The records' test-pipeline sizing
+            steps, set by :meth:`load`; the head is bound to them too.
         checkpoint_meta (dict): Extra entries of the checkpoint's ``meta``.
     """
     target_doc: str = ''
@@ -185,6 +190,8 @@ class ExitHeadTask:
     def __init__(self, records: str) -> None:
         self.records = records
         self.fingerprint: Optional[str] = None
+        self.saver_settings: Optional[dict] = None
+        self.test_pipeline: Optional[list] = None
         self.checkpoint_meta: dict = {}
 
     def load(self) -> int:
@@ -274,6 +281,8 @@ def train_exit_head(task: ExitHeadTask, out: str, calib_fraction: float = 0.5,
     summary = task.summary(dict(num_fit=n_fit, num_calib=n - n_fit, target=y, losses=losses),
                            policies, head_cfg, out)
     save_exit_head(out, head, dict(head_cfg=head_cfg, saver_fingerprint=task.fingerprint,
+                                   saver_settings=task.saver_settings,
+                                   test_pipeline=task.test_pipeline,
                                    threshold=policies['evaluator']['threshold'],
                                    records=task.records, target=task.target_doc,
                                    **task.checkpoint_meta))

@@ -134,7 +134,7 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
             config without that split, or an empty dataset.
         OutputExistsError: If a record file exists and ``overwrite`` is False.
     """
-    from tinysaver_mm.utils import check_outputs, stage_model_name, state_dict_fingerprint
+    from tinysaver_mm.utils import check_outputs, pipeline_settings, stage_model_name, state_dict_fingerprint
     loader = records_loader(cfg, split, aug)
     model = recorded_model(cfg, checkpoint)
     name = osp.splitext(osp.basename(config_path))[0] or 'model'
@@ -146,7 +146,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
     ds = loader['dataset']
     meta = dict(config=config_path, checkpoint=checkpoint, split=split, aug=bool(aug),
                 dataset=dataset_identity(ds),
-                num_samples=int(len(rec['labels'])))
+                num_samples=int(len(rec['labels'])),
+                test_pipeline=pipeline_settings(ds.get('pipeline')))
     from mmengine.dist import is_main_process
     if not is_main_process():
         return []
@@ -162,7 +163,8 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                           model=stage_model_name(spec if isinstance(spec, dict) and spec.get(
                               'cfg_path') else config_path or 'model'),
                           macs_per_img=int(rec[f'macs_{role}']),
-                          fingerprint=state_dict_fingerprint(stages[role]).hex())
+                          fingerprint=state_dict_fingerprint(stages[role]).hex(),
+                          settings=_stage_settings(cfg, model, role))
         if 'macs_base_alone' in rec:  # routing steps: each costs what it adds
             stage_meta.update(route_steps=list(stages),
                               macs_base_alone=int(rec['macs_base_alone']))
@@ -173,6 +175,16 @@ def record(cfg, checkpoint: Optional[str], split: str, aug: bool = False,
                             meta=json.dumps(stage_meta), **fields)
         written.append(path)
     return written
+
+
+def _stage_settings(cfg, model, role: str) -> Optional[dict]:
+    """What shapes a recorded stage's outputs (see :func:`~tinysaver_mm.utils.exit_input_settings`):
+    a cascade stage's as the cascade built it, a plain model's from its config; None for an
+    ESN's inner step."""
+    from tinysaver_mm.utils import exit_input_settings, model_cfg_of
+    if role == 'model':
+        return exit_input_settings(model_cfg_of(cfg))
+    return getattr(model, 'exit_settings', {}).get(role)
 
 
 def dataset_identity(ds: dict) -> dict:

@@ -74,7 +74,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
             False.
     """
 
-    from tinysaver_mm.utils import state_dict_fingerprint
+    from tinysaver_mm.utils import pipeline_settings, state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverDetector',
                                           'configs/_base_/datasets/fmnist_det.py', out_dir,
                                           config_path, 'det', [checkpoint], overwrite)
@@ -110,6 +110,8 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
                 indices=repr(ds.get('indices')), classes=classes,
                 num_classes=model.num_classes,
                 saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
+                saver_settings=model.exit_settings['saver'],
+                test_pipeline=pipeline_settings(ds.get('pipeline')),
                 num_images=len(img_ids))
     return save_records(path, meta, arrays)
 

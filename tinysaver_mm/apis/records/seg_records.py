@@ -53,7 +53,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
     from mmseg.registry import MODELS
 
     from tinysaver_mm.models.segmentors.seg_report import confidence_rules_of, rule_scores
-    from tinysaver_mm.utils import state_dict_fingerprint
+    from tinysaver_mm.utils import pipeline_settings, state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverSegmentor',
                                           'configs/_base_/datasets/fmnist_seg.py', out_dir,
                                           config_path, 'seg', [checkpoint], overwrite)
@@ -105,6 +105,8 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
                 classes=list((getattr(model, 'dataset_meta', None) or {}).get('classes', [])),
                 num_classes=num_classes, rules=sorted(confs),
                 saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
+                saver_settings=model.exit_settings['saver'],
+                test_pipeline=pipeline_settings(ds.get('pipeline')),
                 num_images=len(paths))
     return save_records(path, meta, arrays)
 

@@ -2,10 +2,10 @@
 from typing import Dict
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import HOOKS
 
-from tinysaver_mm.utils import check_nonempty
+from tinysaver_mm.utils import check_nonempty, refuse_tta
 
 __all__ = ['TinySaverMACsHook']
 
@@ -18,6 +18,8 @@ class TinySaverMACsHook(Hook):
     epoch's dataloader, preprocesses it as the cascade would, and runs
     mmengine's complexity analysis on every stage (one image each). The
     figures go to the log and to the message hub (``tinysaver/stage_macs``).
+    It first has the cascade check the dataloader's pipeline against the one
+    its calibration recorded (resize, crop, pad: ``check_test_pipeline``).
 
     Raises:
         TypeError: If the runner's model is not a TinySaver cascade.
@@ -37,12 +39,18 @@ class TinySaverMACsHook(Hook):
     @staticmethod
     def _measure(runner, dataloader, split: str) -> Dict[str, int]:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        inner = getattr(model, 'module', None)
+        if isinstance(model, BaseTTAModel) and hasattr(inner, 'measure_stage_macs'):
+            refuse_tta('TinySaverMACsHook', type(model).__name__)
         if not hasattr(model, 'measure_stage_macs'):
             raise TypeError(
                 f'TinySaverMACsHook needs a TinySaver cascade, but the model is '
                 f'{type(model).__name__}. Use TinySaverClassifier/Detector or '
                 'remove the hook from custom_hooks.')
         check_nonempty(dataloader.dataset, split)
+        loader_cfg = runner.cfg.get(f'{split}_dataloader') or {}
+        model.check_test_pipeline((loader_cfg.get('dataset') or {}).get('pipeline'),
+                                  f'{split}_dataloader')
         batch = model.data_preprocessor(next(iter(dataloader)), False)
         macs = model.measure_stage_macs(batch['inputs'], batch.get('data_samples'))
         for role, value in macs.items():

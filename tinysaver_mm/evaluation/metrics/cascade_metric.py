@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
 from tinysaver_mm.core import cascade_macs_per_image, macs_saved_pct
+from tinysaver_mm.utils import refuse_tta, tta_views
 
 __all__ = ['TinySaverMetric']
 
@@ -40,6 +41,9 @@ class TinySaverMetric(BaseMetric):
         Raises:
             KeyError: If a prediction has no cascade fields.
         """
+        views = tta_views(data_batch)
+        if views is not None:
+            refuse_tta(type(self).__name__, views=views)
         for ds in data_samples:
             if not all(k in ds for k in ('macs', 'answered_by', 'cascade_stages')):
                 raise KeyError(

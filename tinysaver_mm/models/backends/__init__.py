@@ -8,8 +8,9 @@ from .manifest import (MANIFEST_NAME, check_manifest, file_sha256, load_manifest
 from .det_stage_graph import DetStageGraph
 from .exit_head_graph import ExitHeadGraph
 from .onnx_stage import OnnxStage, import_onnxruntime
+from .seg_stage_graph import SegStageGraph
 from .stage_graph import StageGraph
 
 __all__ = ['MANIFEST_NAME', 'check_manifest', 'file_sha256', 'load_manifest',
-           'preprocess_constants', 'DetStageGraph', 'ExitHeadGraph', 'OnnxStage', 'StageGraph',
+           'preprocess_constants', 'DetStageGraph', 'ExitHeadGraph', 'OnnxStage', 'SegStageGraph', 'StageGraph',
            'import_onnxruntime']

@@ -103,9 +103,14 @@ class TinySaverESN(BaseCascade, BaseClassifier):
             config can be inherited.
         data_preprocessor (dict, optional): For stages without one.
         init_cfg (dict, optional): Unused by the cascade itself.
+        backend (str): Only ``'pytorch'``: an ESN has no ONNX Runtime backend
+            (accepted so a ``TinySaverClassifier`` override is answered by
+            name).
+        deploy_dir (str, optional): Must be None (nothing is deployed).
 
     Raises:
-        ValueError: On a base backbone without a stage adapter, an ``after``
+        ValueError: On ``backend`` other than ``'pytorch'`` (or a
+            ``deploy_dir``), a base backbone without a stage adapter, an ``after``
             index out of range or not increasing, thresholds of the wrong
             count or outside [0, 1] (and not above 1), ``dim``/layer counts
             that are not positive integers, an unknown ``exits`` key, a
@@ -122,8 +127,20 @@ class TinySaverESN(BaseCascade, BaseClassifier):
 
     def __init__(self, saver: dict, base: dict, exits: dict,
                  threshold: Union[Sequence[float], str], exit_rule: str = 'max_prob',
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 backend: str = 'pytorch', deploy_dir: Optional[str] = None):
         super().__init__(init_cfg=init_cfg, data_preprocessor=BaseDataPreprocessor())
+        if backend != 'pytorch' or deploy_dir is not None:
+            raise ValueError(
+                f'TinySaverESN(backend={backend!r}, deploy_dir={deploy_dir!r}): an ESN runs on '
+                "PyTorch only (backend='pytorch', no deploy_dir). What an ONNX Runtime backend "
+                'needs is not written: its base runs stage by stage with exits in between, so '
+                'it needs one graph per base stage (between exits) and per exit module, and '
+                'tools/deploy.py exports whole stages only (a TinySaverClassifier\'s or '
+                "TinySaverDetector's, a TinySaverSegmentor's). Remove model.backend/"
+                'model.deploy_dir, or deploy the two-stage TinySaverClassifier of the same '
+                'saver and base.')
+        self.backend, self.deploy_dir = backend, deploy_dir
         exits = self._check_exit_keys(exits)
         self.init_cascade(saver, base, None, None, exit_rule, data_preprocessor,
                           train_part='exits')

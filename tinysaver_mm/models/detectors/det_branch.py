@@ -155,11 +155,27 @@ class DetBranch:
                 backbone's) feature maps average-pooled over each image's
                 valid (unpadded) area, concatenated over levels.
 
+        Images whose transformed shapes differ run as one sub-batch per
+        shape: the preprocessor pads a batch to its largest image, and the
+        padding would change an image's detections (and exit score) with its
+        batch-mates. Each image's results are those it gets on its own.
+
         Returns:
             tuple: ``pred_instances`` per image (bboxes in original image
             coordinates) and the pooled features (N, C) or None.
         """
+        from tinysaver_mm.core import join_rows, shape_groups, take_rows
         imgs, samples = self.prepare(inputs, data_samples)
+        groups = shape_groups(imgs)
+        if len(groups) > 1:
+            parts = [self._predict_prepared(take_rows(imgs, g), take_rows(samples, g),
+                                            with_features) for g in groups]
+            return tuple(join_rows([p[j] for p in parts], groups, len(imgs)) for j in range(2))
+        return self._predict_prepared(imgs, samples, with_features)
+
+    def _predict_prepared(self, imgs: List[torch.Tensor], samples: list, with_features: bool
+                          ) -> Tuple[list, Optional[torch.Tensor]]:
+        """:meth:`predict` on transformed images of one shape."""
         x, samples = self.preprocess(imgs, samples)
         if self.session is not None:
             return self._predict_deployed(x, samples, with_features)

@@ -79,6 +79,11 @@ class TinySaverDetector(BaseCascade, BaseDetector):
     train_hint = ('train the saver and base with tools/train.py and the evaluator with '
                   'tools/train_evaluator.py.')
     stage_num_classes = staticmethod(detector_num_classes)
+    recalibrate_hint = (
+        'python tools/record.py CONFIG --split holdout --cfg-options <the same overrides>, then '
+        'python tools/train_evaluator.py records/<config name>_holdout_det.npz --out NEW.pth '
+        '--max-drop 0.01, and give model.evaluator.checkpoint=NEW.pth threshold=None (for the '
+        'demo, bash tools/train_det_evaluator.sh does both with its config).')
 
     def __init__(self, saver: dict, base: dict, evaluator: Optional[dict] = None,
                  threshold=0.5, exit_rule: Optional[str] = None, topk: int = 5,

@@ -97,6 +97,13 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
         test_cfg (dict, optional): Accepted for mmseg's tools; must be
             empty (each stage has its own ``test_cfg``).
         init_cfg (dict, optional): Unused by the cascade itself.
+        backend (str): How a stage runs: ``'pytorch'`` (default) or
+            ``'onnxruntime'``: each segmentor's backbone and decode head from
+            ``deploy_dir`` (``tools/deploy.py``), run inside mmseg's own
+            whole/slide inference (the logits' resize, slide crops and their
+            average, unpadding and argmax stay in Python, as do each stage's
+            preprocessor, the exit rule or evaluator and the routing).
+        deploy_dir (str, optional): The deployment directory.
 
     Raises:
         ValueError: On a bad threshold, rule or quantile, an evaluator for
@@ -108,7 +115,13 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
 
     exit_rules = tuple(sorted(SEG_EXIT_RULES)) + ('evaluator', )
     stage_registry, stage_scope = MODELS, 'mmseg'
+    deploy_task = 'segmentation'
     train_hint = 'train the saver and the base separately with tools/train.py.'
+    recalibrate_hint = (
+        'python tools/record.py CONFIG --split holdout --cfg-options <the same overrides>, then '
+        'python tools/train_evaluator.py records/<config name>_holdout_seg.npz --out NEW.pth '
+        '--max-drop 0.01, and give model.evaluator.checkpoint=NEW.pth threshold=None (for the '
+        'demo, bash tools/train_seg_evaluator.sh does both with its config).')
 
     def __init__(self, saver: dict, base: dict,
                  threshold: Union[float, Sequence[float], str] = 0.9,
@@ -116,7 +129,8 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
                  mids: Optional[Sequence[dict]] = None, evaluator: Optional[dict] = None,
                  report: bool = False,
                  data_preprocessor: Optional[dict] = None, train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 backend: str = 'pytorch', deploy_dir: Optional[str] = None):
         super().__init__(data_preprocessor=BaseDataPreprocessor(), init_cfg=init_cfg)
         for name, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
             if value:
@@ -130,6 +144,18 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
         exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'mean_max_prob')
         self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
         self.init_evaluator(evaluator, threshold)
+        self.use_backend(backend, deploy_dir)
+
+    def use_backend(self, backend: str, deploy_dir: Optional[str] = None) -> None:
+        """Run the segmentors' graphs with ``backend`` from now on (see Args).
+
+        Raises:
+            ValueError: On an unknown backend, a missing ``deploy_dir`` or a
+                manifest of another cascade; ImportError without onnxruntime.
+        """
+        from ..backends.deployed import deployed_parts
+        self._sessions = deployed_parts(self, backend, deploy_dir, with_evaluator=False)
+        self.backend, self.deploy_dir = backend, deploy_dir
 
     # ------------------------------------------------------------------ build
     def build_stage(self, cfg: dict, role: str) -> nn.Module:
@@ -226,9 +252,27 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
             imgs = inputs if len(groups) == 1 else [inputs[i] for i in rows]
             samples = None if data_samples is None else [data_samples[i] for i in rows]
             x, samples = self.stage_inputs(role, imgs, samples)
-            for i, pred in zip(rows, getattr(self, role).predict(x, samples)):
+            for i, pred in zip(rows, self._stage_predict(role, x, samples)):
                 outputs[i] = pred
         return outputs
+
+    def _stage_predict(self, role: str, x: torch.Tensor, samples: List[SegDataSample]
+                       ) -> List[SegDataSample]:
+        """The stage's own ``predict``; on a deployed backend, mmseg's whole/slide
+        inference with each ``encode_decode`` answered by the exported graph."""
+        model = getattr(self, role)
+        session = self._sessions.get(role)
+        if session is None:
+            return model.predict(x, samples)
+
+        def encode_decode(inputs: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
+            return model.decode_head.predict_by_feat(session(inputs), batch_img_metas)
+
+        model.encode_decode = encode_decode  # shadows the method for this call only
+        try:
+            return model.predict(x, samples)
+        finally:
+            del model.encode_decode
 
     def exit_scores(self, role: str, outputs: List[SegDataSample], data_samples=None
                     ) -> torch.Tensor:
