@@ -12,6 +12,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install.sh
 
+# Progress bars would flood a console that is not a terminal; the step lines say what runs.
+export TQDM_DISABLE=1
+
 # step NAME LOG CMD...: run CMD with its output in LOG; stderr (Python warnings,
 # tracebacks) and the log's WARNING/ERROR lines reach the console too.
 step() {
