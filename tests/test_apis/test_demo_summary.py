@@ -71,3 +71,8 @@ def test_the_tool_refuses_to_overwrite(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text()) == json.loads(json.dumps(demo_summary(root=ROOT)))
     assert 'classification' in proc.stdout and 'full logs' in proc.stdout
+
+
+def test_get_started_shows_the_table_the_demo_prints():
+    page = open(osp.join(ROOT, 'docs', 'en', 'get_started.md')).read()
+    assert format_demo_summary(demo_summary(root=ROOT)) in page
