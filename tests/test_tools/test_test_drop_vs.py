@@ -29,6 +29,7 @@ def _right(path):
                 for s in pickle.load(f)}
 
 
+@pytest.mark.slow
 def test_drop_vs_the_base_alone(tmp_path):
     pytest.importorskip('mmpretrain')
     if not osp.isfile(osp.join(ROOT, 'data', 'fashion_mnist', 't10k-images-idx3-ubyte')):
