@@ -50,7 +50,12 @@ setup(
     package_data={'tinysaver_mm': ['.mim/model-index.yml', '.mim/configs/**/*',
                                    '.mim/tools/*', '.mim/tools/**/*']},
     python_requires='>=3.8',
-    install_requires=['mmengine>=0.10.0', 'numpy'],
+    license='Apache License 2.0',
+    # scipy: the guarantee's Clopper-Pearson bounds and the drift tests (imported by
+    # `import tinysaver_mm`); versions as requirements/constraints.txt pins them
+    install_requires=['mmengine>=0.10.0', 'numpy', 'scipy'],
     extras_require={'cls': ['mmpretrain>=1.2.0'], 'det': ['mmdet>=3.3.0', 'pycocotools'],
+                    'seg': ['mmsegmentation>=1.2.2', 'ftfy', 'regex'],
+                    'deploy': ['onnx', 'onnxruntime'],
                     'mim': ['openmim']},
 )

@@ -32,7 +32,7 @@ def _register_host_parts() -> None:
         except (ImportError, AssertionError) as err:  # mmdet/mmseg assert mmcv's version
             warnings.warn(f'tinysaver_mm: {host} is installed but its cascade '
                           f'part ({part}) could not be imported: {err!r}. Fix '
-                          f'the {host} install (see README) to use it.')
+                          f'the {host} install (see docs/en/get_started.md) to use it.')
 
 
 _register_host_parts()

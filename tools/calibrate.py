@@ -17,7 +17,8 @@ Examples:
 import argparse
 import sys
 
-from tinysaver_mm.apis import TARGETS, CostModel, calibrate, calibrate_exits
+from tinysaver_mm.apis import (TARGETS, CostModel, calibrate, calibrate_exits,
+                                 format_drop_interval, records_drop_interval)
 
 
 def print_exits(r: dict) -> None:
@@ -36,6 +37,12 @@ def print_exits(r: dict) -> None:
         print(f'guarantee: drop <= {r["epsilon"]} with prob >= {1 - r["delta"]:.3f} '
               f'(upper bound at the chosen lambda: {r["drop_ucb"]:.5f})')
     print(f'use it: python tools/test.py CONFIG {r["cfg_options"]}')
+
+
+def print_drop(records, thresholds, rule: str, reference: str) -> None:
+    """The drop on these records at the chosen threshold(s), with its 95 % interval."""
+    d = records_drop_interval(records, thresholds, rule)
+    print(f'on these records, {format_drop_interval(d, reference)}')
 
 
 def main():
@@ -73,6 +80,7 @@ def main():
         except ValueError as e:
             sys.exit(f'calibrate: {e}')
         print_exits(r)
+        print_drop(a.records, r['thresholds'], a.rule, 'the last exit')
         print(f'written: {a.out} (+ _path.csv, .png)')
         return
     try:
@@ -97,6 +105,7 @@ def main():
     if r['drop_ucb'] is not None:
         print(f'guarantee: drop <= {r["epsilon"]} with prob >= {1 - r["delta"]:.3f} '
               f'(upper bound at the threshold: {r["drop_ucb"]:.5f})')
+    print_drop(a.records, [r['threshold']], a.rule, 'the base')
     print(f'use it: python tools/test.py CONFIG {r["cfg_options"]}')
     print(f'written: {a.out} (+ _curve.csv, .png)')
 

@@ -11,7 +11,7 @@ STAMP="$VENV/.tinysaver_installed"
 step() { echo "[install $(date +%H:%M:%S)] $*"; }
 
 # pip must not take a CPU-only torch from a local find-links dir: PyPI's
-# torchvision 0.28.0 cannot import against it (see README, "Install").
+# torchvision 0.28.0 cannot import against it (see docs/en/get_started.md, "Install details").
 pipi() { env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null "$PY" -m pip install \
            --disable-pip-version-check -q -c "$CONSTRAINTS" "$@"; }
 

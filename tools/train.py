@@ -7,6 +7,7 @@ Example:
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 
@@ -35,7 +36,10 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_cfg(args.config, args.cfg_options, args.work_dir, args.launcher)
-    best = run_train(cfg, args.resume, args.publish, args.overwrite)
+    try:
+        best = run_train(cfg, args.resume, args.publish, args.overwrite)
+    except FileExistsError as e:  # --publish onto an existing file: refused before training
+        sys.exit(f'train: {e}')
     if not best:
         print('no checkpoint saved')
     elif osp.basename(best).startswith('best_'):

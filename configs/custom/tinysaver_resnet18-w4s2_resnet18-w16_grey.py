@@ -1,7 +1,7 @@
 # TinySaver on your own grey image folder: the saver and base trained by
 # resnet18-w4s2_grey.py / resnet18-w16_grey.py and published to checkpoints/custom/.
 # The threshold below is a starting point, not calibrated for your data: record the
-# holdout, calibrate, then test with the calibration JSON (README, "Your own data"):
+# holdout, calibrate, then test with the calibration JSON (docs/en/user_guides/own_data.md):
 #   python tools/record.py configs/custom/tinysaver_resnet18-w4s2_resnet18-w16_grey.py --split holdout
 #   python tools/calibrate.py records/<config>_holdout_saver.npz records/<config>_holdout_base.npz \
 #       --target drop --epsilon 0.005 --out work_dirs/custom/calibration.json

@@ -7,7 +7,7 @@
 #   python tools/train.py configs/fashion_mnist/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py \
 #       --cfg-options model.exits.checkpoint=None \
 #       --publish checkpoints/fashion_mnist/esn-exits_resnet18-w4s2_resnet18-w16_fmnist.pth --overwrite
-# then the records and the thresholds below (README, "Exit Sequence Network"):
+# then the records and the thresholds below (docs/en/user_guides/esn.md):
 #   python tools/record.py configs/fashion_mnist/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py --split holdout
 #   python tools/calibrate.py records/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist_holdout_{saver,exit1,exit2,exit3,base}.npz \
 #       --target drop --epsilon 0.001

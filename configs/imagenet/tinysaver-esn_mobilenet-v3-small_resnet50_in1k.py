@@ -5,7 +5,7 @@
 # thresholds are above 1 (off) and the config routes as the plain cascade. Train them
 # (only the exits train; each checkpoint holds the exits alone, bound to this saver and base):
 #   python tools/train.py configs/imagenet/tinysaver-esn_mobilenet-v3-small_resnet50_in1k.py
-# then record and calibrate on held-out images (README, "Exit Sequence Network") and set
+# then record and calibrate on held-out images (docs/en/user_guides/esn.md) and set
 # model.exits.checkpoint and model.threshold=[t_saver, t_exit1, t_exit2, t_exit3].
 _base_ = [
     './tinysaver_mobilenet-v3-small_resnet50_in1k.py',

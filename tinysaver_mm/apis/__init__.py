@@ -22,7 +22,11 @@ from .benchmark import (benchmark_stages, end_to_end_throughput, goal_report, ma
 from .calibrate import EXIT_TARGETS, TARGETS, calibrate, calibrate_exits
 from .cost_model import COSTS, CostModel
 from .dataset_stats import dataset_stats
+from .demo_summary import (DEMO_LOGS, DEMO_RESULTS, demo_summary, format_demo_summary,
+                           write_demo_summary)
 from .deploy import DEFAULT_OPSET, deploy
+from .drop_interval import (format_drop_interval, load_correct, predictions_drop_interval,
+                            records_drop_interval)
 from .exit_heads import train_cls_evaluator, train_evaluator, train_seg_evaluator
 from .inference import CASCADE_HOSTS, cascade_scope, init_cascade
 from .merge_cascade import cascade_meta, merge_cascade
@@ -57,5 +61,8 @@ __all__ = [
     'guarantee_report', 'multistage_report', 'esn_report', 'evaluator_exits', 'drift_study',
     # the method's maths and file helpers the tools use
     'AccuracyDropCalibrator', 'cascade_macs_per_image', 'confidence_scores', 'check_outputs',
-    'publish_checkpoint'
+    'publish_checkpoint',
+    # the demo's summary, the drop's paired interval
+    'DEMO_LOGS', 'DEMO_RESULTS', 'demo_summary', 'format_demo_summary', 'write_demo_summary',
+    'format_drop_interval', 'load_correct', 'predictions_drop_interval', 'records_drop_interval'
 ]

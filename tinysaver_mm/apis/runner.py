@@ -294,7 +294,7 @@ def _explain_dataset_error(err: TypeError, ds_cfg: dict, split: str) -> None:
         f'{ds_cfg.get(key)!r}; the key is probably inherited from a base config (e.g. '
         "Fashion-MNIST's split='train'). Replace the whole dataset dict with "
         'dataset=dict(_delete_=True, type=..., ...), or start from '
-        'configs/custom/_base_/image_folder.py (README, "Your own data").') from None
+        'configs/custom/_base_/image_folder.py (docs/en/user_guides/own_data.md).') from None
 
 
 def _train_folder_classes(cfg: Config, split: str) -> Optional[List[str]]:

@@ -23,6 +23,7 @@ from .thresholds import read_threshold_file, resolve_thresholds
 from .saver_selection import delta_ctr
 from .drift import DriftMonitor, check_level, drift_reference
 from .latency import StageLatency, cascade_ms_per_img, stage_latencies
+from .paired_drop import paired_drop_interval
 
 __all__ = [
     'AccuracyDropCalibrator', 'ExitRatioCalibrator', 'GuaranteedDropCalibrator',
@@ -39,5 +40,6 @@ __all__ = [
     'cascade_fields', 'read_threshold_file', 'resolve_thresholds',
     'DriftMonitor', 'check_level', 'drift_reference',
     'StageLatency', 'cascade_ms_per_img', 'stage_latencies',
-    'SEG_EXIT_RULES', 'check_quantile', 'pixel_confidence', 'seg_confidence'
+    'SEG_EXIT_RULES', 'check_quantile', 'pixel_confidence', 'seg_confidence',
+    'paired_drop_interval'
 ]

@@ -25,7 +25,7 @@ def _register_seg_dataset() -> None:
         module = import_module('.fmnist_seg_dataset', __name__)
     except (ImportError, AssertionError) as err:  # mmseg asserts mmcv's version
         warnings.warn(f'tinysaver_mm: mmseg is installed but FashionMNISTSegDataset could '
-                      f'not be imported: {err!r}. Fix the mmseg install (see README; it '
+                      f'not be imported: {err!r}. Fix the mmseg install (see docs/en/get_started.md; it '
                       f'needs ftfy, regex and mmcv<2.2.0 with ops) to use it.')
         return
     globals()['FashionMNISTSegDataset'] = module.FashionMNISTSegDataset

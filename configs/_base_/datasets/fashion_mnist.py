@@ -3,14 +3,14 @@
 # images 0..54999 train the models, images 55000..59999 (the "holdout" split)
 # calibrate the cascade's threshold; the val loop reports on them too, but the
 # zoo keeps its last epoch, so no checkpoint is picked there. The 10k test split
-# is only used for the final figures. Splits: utils.SPLITS (README, "Splits").
+# is only used for the final figures. Splits: utils.SPLITS (docs/en/user_guides/own_data.md).
 dataset_type = 'FashionMNIST'
 data_root = 'data/fashion_mnist'
 num_train = 55000
 
 # Fashion-MNIST's own mean/std, in [0, 255], over the whole 60k training file (images
 # 0..54999 alone: 72.88/90.00, python tools/dataset_stats.py on a zoo config). Not for
-# other data: an image folder of your own starts from configs/custom/ (README, "Your own data").
+# other data: an image folder of your own starts from configs/custom/ (docs/en/user_guides/own_data.md).
 data_preprocessor = dict(num_classes=10, mean=[72.94], std=[90.02])
 
 train_pipeline = [

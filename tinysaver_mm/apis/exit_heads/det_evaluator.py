@@ -129,7 +129,7 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
         calib_fraction (float): Share of the records kept for calibration.
         use_features (bool): Feed the saver's pooled neck features too (off
             by default: on the Fashion-MNIST detection set they did not help;
-            see README).
+            see docs/en/user_guides/detection.md).
         tolerance (float): Per-image AP the saver may lose and still count as
             good as the base (see :func:`tinysaver_mm.core.exit_target`).
         topk (int): Detections the head describes one by one.

@@ -33,7 +33,7 @@ from .miou_drop import MIoUDropCalibrator
 from .multi_exit import (EXIT_OFF, MultiExitDropCalibrator,
                          MultiExitGuaranteedDropCalibrator, MultiExitMacsBudgetCalibrator,
                          uniform_path)
-from .multistage_drop import (MultiStageDropCalibrator, answering_stage, evaluate_cascade,
+from .multistage_drop import (MultiStageDropCalibrator, answer_correct, answering_stage, evaluate_cascade,
                               joint_threshold_search)
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     'GuaranteedDropCalibrator', 'InfeasibleTargetError', 'violation_rate',
     'records_needed', 'ExitRatioCalibrator', 'BudgetCalibrator', 'LatencyBudgetCalibrator', 'MacsBudgetCalibrator', 'MapDropCalibrator',
     'MetricDropCalibrator', 'MIoUDropCalibrator',
-    'MultiStageDropCalibrator', 'answering_stage', 'evaluate_cascade',
+    'MultiStageDropCalibrator', 'answer_correct', 'answering_stage', 'evaluate_cascade',
     'joint_threshold_search', 'EXIT_OFF', 'MultiExitDropCalibrator',
     'MultiExitMacsBudgetCalibrator', 'MultiExitGuaranteedDropCalibrator', 'uniform_path'
 ]

@@ -6,7 +6,7 @@ import numpy as np
 
 from .base import _TOL, BaseCalibrator, _int_at_least, _open_unit
 
-__all__ = ['MultiStageDropCalibrator', 'answering_stage', 'evaluate_cascade',
+__all__ = ['MultiStageDropCalibrator', 'answering_stage', 'answer_correct', 'evaluate_cascade',
            'joint_threshold_search']
 
 
@@ -22,6 +22,13 @@ def answering_stage(confidences: Sequence[np.ndarray], thresholds: Sequence[floa
         answered[take] = i
         open_ &= ~take
     return answered
+
+
+def answer_correct(answered: np.ndarray, corrects: Sequence[np.ndarray]) -> np.ndarray:
+    """Per sample, whether the stage that answered it (``answered``, from
+    :func:`answering_stage`) is right; ``corrects`` holds each stage's flags."""
+    stacked = np.stack([np.asarray(c, dtype=bool) for c in corrects])
+    return stacked[np.asarray(answered), np.arange(stacked.shape[1])]
 
 
 def evaluate_cascade(confidences: Sequence[np.ndarray], corrects: Sequence[np.ndarray],
@@ -50,7 +57,7 @@ def evaluate_cascade(confidences: Sequence[np.ndarray], corrects: Sequence[np.nd
                          f'thresholds; got {len(confidences)}, {len(macs)}, {len(thresholds)}.')
     n = len(corrects[0])
     answered = answering_stage(confidences, thresholds, n)
-    correct = np.stack([np.asarray(c, dtype=bool) for c in corrects])[answered, np.arange(n)]
+    correct = answer_correct(answered, corrects)
     cum = np.cumsum(np.asarray(macs, dtype=np.float64))
     return dict(accuracy=float(correct.mean()), macs=float(cum[answered].mean()),
                 shares=[float(np.mean(answered == i)) for i in range(k)])
