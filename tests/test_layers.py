@@ -19,6 +19,8 @@ LOWER = {
     'datasets': {'core', 'utils', 'visualization'},
     'apis': {'core', 'utils', 'visualization', 'models', 'evaluation', 'engine', 'datasets'},
     'testing': {'core', 'utils', 'visualization', 'models', 'evaluation', 'engine', 'datasets'},
+    'serving': {'core', 'utils', 'visualization', 'models', 'evaluation', 'engine', 'datasets',
+                'apis'},
 }
 # what core may not lean on: it stays plain torch/numpy (and scipy)
 FRAMEWORKS = {'mmengine', 'mmcv', 'mmdet', 'mmpretrain', 'pycocotools', 'matplotlib'}
