@@ -49,6 +49,7 @@ BUILD_ARGS = {
     'max_ongoing_requests': "the saver's max_ongoing_requests",
     'max_queued_requests': "the saver's max_queued_requests",
     'max_pixels': 'pixels per image above which it is refused (413)',
+    'stage_timeout_s': 'seconds a saver replica waits for a later stage (then 503)',
     'calibration': 'a tools/calibrate.py JSON with a drift reference (enables the drift test)',
 }
 
@@ -127,6 +128,8 @@ def parse_build_args(args: Mapping[str, Any]) -> Dict[str, Any]:
                 _whole(args[key], key, -1 if key == 'max_queued_requests' else 1)
     if args.get('max_pixels') is not None:
         over['limits'] = dict(max_pixels=_whole(args['max_pixels'], 'max_pixels'))
+    if args.get('stage_timeout_s') is not None:
+        over['stage_timeout_s'] = _positive(args['stage_timeout_s'], 'stage_timeout_s')
     if args.get('calibration'):
         over['drift'] = dict(calibration=str(args['calibration']))
     return dict(build=build, overrides=over)
