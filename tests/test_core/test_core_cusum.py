@@ -54,6 +54,9 @@ def test_exit_cusum_equals_two_brute_force_sides_and_restarts():
             expected.append((i, 'up' if s_up >= c.h_up else 'down'))
             s_up = s_dn = 0
     assert [(a['at'], a['side']) for a in got] == expected
+    c.reset()
+    c.chunk = 50  # the vectorised steps cut the stream themselves: the same alarms
+    assert [(a['at'], a['side']) for a in c.update(stream)] == expected
     sides = [s for at, s in expected if at > 3000]
     assert sides[0] == 'down' and 'up' in [s for at, s in expected if at > 6000]
     assert c.state()['seen'] == stream.size and c.state()['drift'] is True

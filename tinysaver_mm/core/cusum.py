@@ -180,6 +180,7 @@ class ExitCUSUM:
                              f'exit_ratio={self.p0}.')
         side_arl = 2 * 10000.0 / rate  # each side spends half the budget
         self.units = int(units)
+        self.chunk = 4096  # images per vectorised step of :meth:`update`
         self.h_up = cusum_threshold(self.p0, self.p_up, side_arl, self.units)
         self.h_down = cusum_threshold(self.p0, self.p_down, side_arl, self.units)
         self._inc = dict(up=cusum_increments(self.p0, self.p_up, self.units),
@@ -205,24 +206,35 @@ class ExitCUSUM:
             ``side`` (``'up'``: more exits than calibrated, ``'down'``: fewer),
             ``exit_ratio_since_restart``.
         """
-        (u1, u0), (d1, d0) = self._inc['up'], self._inc['down']
-        new = []
-        for e in np.asarray(exited, dtype=bool).ravel().tolist():
-            self.seen += 1
-            self.exits += e
-            self._since += 1
-            self._exits_since += e
-            self.s_up = max(0, self.s_up + (u1 if e else u0))
-            self.s_down = max(0, self.s_down + (d1 if e else d0))
-            side = 'up' if self.s_up >= self.h_up else 'down' if self.s_down >= self.h_down \
-                else None
-            if side is not None:
-                alarm = dict(at=self.seen, side=side,
-                             exit_ratio_since_restart=self._exits_since / self._since)
-                self.alarms.append(alarm)
-                new.append(alarm)
-                self.s_up = self.s_down = 0
-                self._since = self._exits_since = 0
+        x = np.asarray(exited, dtype=bool).ravel()
+        new, pos = [], 0
+        while pos < x.size:
+            seg = x[pos:pos + self.chunk]
+            # Lindley's recursion in closed form: with C the cumulative increments,
+            # S_t = C_t - min(-S_0, C_1, ..., C_t) (S never below 0, starting at S_0)
+            sides = []
+            for (inc1, inc0), s0 in ((self._inc['up'], self.s_up), (self._inc['down'],
+                                                                     self.s_down)):
+                c = np.where(seg, inc1, inc0).cumsum()
+                sides.append(c - np.minimum(np.minimum.accumulate(c), -s0))
+            s_up, s_down = sides
+            hit = np.flatnonzero((s_up >= self.h_up) | (s_down >= self.h_down))
+            stop = int(hit[0]) + 1 if hit.size else seg.size
+            exits = int(seg[:stop].sum())
+            self.seen += stop
+            self.exits += exits
+            self._since += stop
+            self._exits_since += exits
+            pos += stop
+            if not hit.size:
+                self.s_up, self.s_down = int(s_up[-1]), int(s_down[-1])
+                continue
+            alarm = dict(at=self.seen, side='up' if s_up[stop - 1] >= self.h_up else 'down',
+                         exit_ratio_since_restart=self._exits_since / self._since)
+            self.alarms.append(alarm)
+            new.append(alarm)
+            self.s_up = self.s_down = 0
+            self._since = self._exits_since = 0
         return new
 
     def state(self) -> dict:
