@@ -193,3 +193,17 @@ def test_detection_answers_equal_test_loop():
     # boxes are in the original image's pixels (128x128 canvases; the saver runs at 96x96)
     boxes = np.concatenate([np.array(a['boxes']).reshape(-1, 4) for a in payload['results']])
     assert boxes.max() > 96 and boxes.max() <= 128 + 1e-3
+
+
+def test_concurrent_requests_on_a_fresh_replica(cls_reference):
+    """Many threads at once on a replica that has not measured any MACs yet (a traced
+    forward must run alone: it failed with 500s under Ray Serve before the lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from tinysaver_mm.apis import init_cascade
+    images, samples = cls_reference
+    front = CascadeFrontend(init_cascade(CLS_CFG))
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda b: front.handle(b, 'image/png'), images[:24]))
+    for (status, payload), sample in zip(got, samples):
+        assert status == 200, payload
+        assert_same_answer(payload['results'][0], sample, 'classification')
