@@ -44,12 +44,13 @@ def main():
           f'({res["clean_false_alarms"]} in {res["clean_images"]}; clean test exit ratio '
           f'{res["clean_test_exit_ratio"]:.4f} vs calibrated {res["calibrated_exit_ratio"]})')
     print(f'{"corruption":<11} {"share":>5} {"exit":>6} | {"CUSUM det%":>10} {"median":>7} '
-          f'{"p90":>7} | {"checkpt det%":>12} {"median":>7} {"p90":>7}')
+          f'{"p90":>7} {"early%":>6} | {"checkpt det%":>12} {"median":>7} {"p90":>7}')
     fmt = lambda v: '-' if v is None else f'{v:.0f}'
     for r in res['rows']:
         c, k = r['cusum'], r['checkpoints']
         print(f'{r["corruption"]:<11} {r["shifted_share"]:>5.2f} {r["exit_ratio_after"]:>6.3f} | '
-              f'{c["detected_pct"]:>10.0f} {fmt(c["median_delay"]):>7} {fmt(c["p90_delay"]):>7} | '
+              f'{c["detected_pct"]:>10.0f} {fmt(c["median_delay"]):>7} {fmt(c["p90_delay"]):>7} '
+              f'{c["alarm_before_change_pct"]:>6.0f} | '
               f'{k["detected_pct"]:>12.0f} {fmt(k["median_delay"]):>7} {fmt(k["p90_delay"]):>7}')
     print(f'wrote {a.out}')
 
