@@ -25,6 +25,8 @@ def parse_args(argv=None):
     p.add_argument('--base-replicas', type=int, help='replicas of the base deployment')
     p.add_argument('--max-batch-size', type=int, help="the base's @serve.batch max batch size")
     p.add_argument('--batch-wait-timeout-s', type=float, help="the base's @serve.batch wait")
+    p.add_argument('--saver-max-batch-size', type=int,
+                   help="the saver's @serve.batch max batch size (images of many requests)")
     p.add_argument('--calibration', help='calibration JSON with a drift reference (GET /stats '
                    'then reports the CUSUM drift test)')
     p.add_argument('--host', default='127.0.0.1',
@@ -43,7 +45,9 @@ def build_args(a) -> dict:
     args = dict(config=a.config, checkpoint=a.checkpoint, backend=a.backend,
                 deploy_dir=a.deploy_dir, saver_replicas=a.saver_replicas,
                 base_replicas=a.base_replicas, max_batch_size=a.max_batch_size,
-                batch_wait_timeout_s=a.batch_wait_timeout_s, calibration=a.calibration)
+                batch_wait_timeout_s=a.batch_wait_timeout_s,
+                saver_max_batch_size=getattr(a, 'saver_max_batch_size', None),
+                calibration=a.calibration)
     return {k: v for k, v in args.items() if v is not None}
 
 

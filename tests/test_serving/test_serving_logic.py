@@ -156,7 +156,8 @@ def test_build_args_and_plan():
     plan3 = app_plan(dict(config='configs/fashion_mnist/'
                           'tinysaver_3stage_resnet18-w4s2_w8_w16_fmnist.py'))
     assert plan3['stages'] == ['saver', 'mid0', 'base']
-    assert set(plan3['batch']) == {'mid0', 'base'}
+    assert set(plan3['batch']) == {'saver', 'mid0', 'base'}
+    assert plan3['batch']['saver'] == dict(max_batch_size=16, batch_wait_timeout_s=0.002)
 
 
 def test_serving_options_from_config_refuse_unknown_keys():
@@ -171,7 +172,7 @@ def test_serving_options_from_config_refuse_unknown_keys():
                                                                      max_replicas=4)
     assert opts['batch']['base']['max_batch_size'] == 32
     for bad, match in ((dict(deployments=dict(bse={})), 'bse'),
-                       (dict(deployments=dict(saver=dict(max_batch_size=4))), 'max_batch_size'),
+                       (dict(deployments=dict(saver=dict(max_batch=4))), 'max_batch'),
                        (dict(limit={}), 'limit'),
                        (dict(drift=dict(level=0.1)), 'level')):
         with pytest.raises(ValueError, match=match):
@@ -207,3 +208,38 @@ def test_concurrent_requests_on_a_fresh_replica(cls_reference):
     for (status, payload), sample in zip(got, samples):
         assert status == 200, payload
         assert_same_answer(payload['results'][0], sample, 'classification')
+
+
+def test_three_stage_cascade_one_worker_per_later_stage():
+    """k stages: mid0 and base each run elsewhere on exactly the rows routed to them."""
+    from tinysaver_mm.apis import init_cascade
+    cascade = init_cascade('configs/fashion_mnist/tinysaver_3stage_resnet18-w4s2_w8_w16_fmnist.py')
+    images, samples = loop_answers(cascade, 48)
+    calls = []
+    front = CascadeFrontend(cascade, runners=_worker_runners(cascade, calls))
+    status, payload = front.handle(_json_body(images), 'application/json')
+    assert status == 200, payload
+    for answer, sample in zip(payload['results'], samples):
+        assert_same_answer(answer, sample, 'classification')
+    by = [a['answered_by'] for a in payload['results']]
+    past_saver = sum(b != 'saver' for b in by)
+    assert calls[0] == ('mid0', past_saver) and 0 < past_saver < len(by)
+    assert calls[1:] == ([('base', by.count('base'))] if 'base' in by else [])
+
+
+def test_requests_batched_at_the_saver_get_their_own_answers(cls_cascade, cls_reference):
+    """Saver batching: the images of several requests in one call, split back in order."""
+    images, samples = cls_reference
+    calls = []
+    front = CascadeFrontend(cls_cascade, runners=_worker_runners(cls_cascade, calls))
+    try:
+        requests = [[front.pipeline.decode(b) for b in images[a:b]]
+                    for a, b in ((0, 1), (1, 4), (4, 20))]
+        got = front.predict_many(requests)
+        assert [len(p['results']) for _, p in got] == [1, 3, 16]
+        answers = [a for _, p in got for a in p['results']]
+        for answer, sample in zip(answers, samples[:20]):
+            assert_same_answer(answer, sample, 'classification')
+        assert len(calls) == 1  # one saver call, one base call for the three requests
+    finally:
+        cls_cascade.run_stages_elsewhere({})

@@ -53,4 +53,4 @@ def build_app(args: Dict[str, Any]):
     threads = max(1, saver['max_ongoing_requests'])
     return CascadeIngress.options(name='saver', **saver).bind(
         plan['build'], plan['limits'], later, stats, plan['stage_timeout_s'], plan['drift'],
-        threads)
+        plan['batch']['saver'], threads)

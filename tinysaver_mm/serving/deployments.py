@@ -1,9 +1,10 @@
 """The Ray Serve deployments of a served cascade (imports ray: load through ``build_app``).
 
 - :class:`CascadeIngress` (the saver deployment, HTTP ingress): decodes
-  requests, runs the test pipeline, the saver and its exit rule/evaluator,
-  and sends only the images that do not exit on to the next stage (one call
-  per image, so the next stage batches images, not requests);
+  requests, gathers the images of concurrent requests (``@serve.batch``,
+  counted in images), runs the test pipeline, the saver and its exit
+  rule/evaluator on them, and sends only the images that do not exit on to
+  the next stage (one call per image, so the next stage batches images);
 - :class:`StageDeployment` (one per later stage: ``mid0``..., ``base``):
   ``@serve.batch`` gathers the images of many requests into one stage call;
 - :class:`StatsDeployment` (one replica): counts, latencies, batch sizes and
@@ -114,7 +115,7 @@ class CascadeIngress:
     """
 
     def __init__(self, build: dict, limits: dict, later: Dict[str, Any], stats,
-                 stage_timeout_s: float, drift: dict, threads: int = 16):
+                 stage_timeout_s: float, drift: dict, batch: dict, threads: int = 16):
         cascade = _build(build)
         if drift.get('calibration'):
             from tinysaver_mm.engine.hooks import TinySaverDriftHook
@@ -123,10 +124,25 @@ class CascadeIngress:
         self.frontend = CascadeFrontend(cascade, RequestLimits(**limits), runners)
         self.stats = stats
         self.pool = ThreadPoolExecutor(max_workers=int(threads))
+        self._predict.set_max_batch_size(int(batch['max_batch_size']))
+        self._predict.set_batch_wait_timeout_s(float(batch['batch_wait_timeout_s']))
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002, max_concurrent_batches=4,
+                 batch_size_fn=lambda requests: sum(len(images) for images in requests))
+    async def _predict(self, requests: List[list]) -> List[tuple]:
+        """The decoded images of many requests, routed in one cascade call."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.pool, self.frontend.predict_many, requests)
 
     async def _answer(self, body: bytes, content_type: Optional[str]) -> tuple:
-        status, payload = await asyncio.get_running_loop().run_in_executor(
-            self.pool, self.frontend.handle, body, content_type)
+        loop = asyncio.get_running_loop()
+        try:
+            images = await loop.run_in_executor(self.pool, self.frontend.decode_body, body,
+                                                content_type)
+        except RequestError as err:
+            status, payload = err.status, err.payload()
+        else:
+            status, payload = await self._predict(images)
         if status == 200:
             self.stats.record_request.remote([r['answered_by'] for r in payload['results']],
                                              payload['timing_ms'])

@@ -107,6 +107,29 @@ class CascadeFrontend:
         later = self._local.ms
         return answers, dict(total=total, later=later, front=total - later)
 
+    def predict_many(self, requests: List[List]) -> List[Tuple[int, dict]]:
+        """Answer several requests' decoded images in one cascade call (saver batching).
+
+        An image's routing and answer do not depend on its batch-mates; the
+        timings are the shared call's.
+
+        Returns:
+            list[tuple]: ``(status, payload)`` per request, in order: 200 with
+            its results, or 503 for all when a later stage did not answer.
+        """
+        flat = [img for images in requests for img in images]
+        try:
+            answers, timing = self.predict(flat)
+        except StageUnavailable as err:
+            payload = dict(error='stage_unavailable', status=503, message=str(err))
+            return [(503, payload) for _ in requests]
+        out, start = [], 0
+        for images in requests:
+            out.append((200, dict(results=answers[start:start + len(images)],
+                                  timing_ms=dict(timing, images_in_call=len(flat)))))
+            start += len(images)
+        return out
+
     def handle(self, body: bytes, content_type: Optional[str]) -> Tuple[int, dict]:
         """One request, start to end: status and JSON payload (never raises for bad input).
 

@@ -5,7 +5,8 @@ A cascade config may carry (every key optional; defaults below)::
     serving = dict(
         deployments=dict(                 # one entry per routing step: saver, mid0..., base
             saver=dict(num_replicas=1, ray_actor_options=dict(num_cpus=1),
-                       max_ongoing_requests=16, max_queued_requests=64),
+                       max_ongoing_requests=64, max_queued_requests=256,
+                       max_batch_size=16, batch_wait_timeout_s=0.002),  # images of many requests
             base=dict(num_replicas=1, ray_actor_options=dict(num_cpus=1),
                       max_batch_size=16, batch_wait_timeout_s=0.005)),
         limits=dict(max_pixels=4096 * 4096, max_body_bytes=32 * 2**20, max_images=64),
@@ -30,7 +31,8 @@ LIMIT_KEYS = ('max_pixels', 'max_body_bytes', 'max_images')
 DRIFT_KEYS = ('calibration', 'shift', 'false_alarms_per_10k')
 
 SAVER_DEFAULTS = dict(num_replicas=1, ray_actor_options=dict(num_cpus=1),
-                      max_ongoing_requests=16, max_queued_requests=64)
+                      max_ongoing_requests=64, max_queued_requests=256,
+                      max_batch_size=16, batch_wait_timeout_s=0.002)
 LATER_DEFAULTS = dict(num_replicas=1, ray_actor_options=dict(num_cpus=1),
                       max_ongoing_requests=1024, max_queued_requests=-1,
                       max_batch_size=16, batch_wait_timeout_s=0.005)
@@ -46,6 +48,8 @@ BUILD_ARGS = {
     'base_replicas': 'replicas of the base deployment',
     'max_batch_size': "the base's @serve.batch max batch size (images)",
     'batch_wait_timeout_s': "the base's @serve.batch wait (seconds)",
+    'saver_max_batch_size': "the saver's @serve.batch max batch size (images of many requests)",
+    'saver_batch_wait_timeout_s': "the saver's @serve.batch wait (seconds)",
     'max_ongoing_requests': "the saver's max_ongoing_requests",
     'max_queued_requests': "the saver's max_queued_requests",
     'max_pixels': 'pixels per image above which it is refused (413)',
@@ -122,6 +126,12 @@ def parse_build_args(args: Mapping[str, Any]) -> Dict[str, Any]:
     if args.get('batch_wait_timeout_s') is not None:
         over.setdefault('deployments', {}).setdefault('base', {})['batch_wait_timeout_s'] = \
             _positive(args['batch_wait_timeout_s'], 'batch_wait_timeout_s')
+    if args.get('saver_max_batch_size') is not None:
+        over.setdefault('deployments', {}).setdefault('saver', {})['max_batch_size'] = \
+            _whole(args['saver_max_batch_size'], 'saver_max_batch_size')
+    if args.get('saver_batch_wait_timeout_s') is not None:
+        over.setdefault('deployments', {}).setdefault('saver', {})['batch_wait_timeout_s'] = \
+            _positive(args['saver_batch_wait_timeout_s'], 'saver_batch_wait_timeout_s')
     for key in ('max_ongoing_requests', 'max_queued_requests'):
         if args.get(key) is not None:
             over.setdefault('deployments', {}).setdefault('saver', {})[key] = \
@@ -145,7 +155,7 @@ def serving_options(cfg, overrides: Optional[Mapping] = None) -> dict:
 
     Returns:
         dict: ``deployments`` (role -> Ray deployment options),
-        ``batch`` (later role -> ``@serve.batch`` options), ``limits``,
+        ``batch`` (role -> ``@serve.batch`` options, in images), ``limits``,
         ``stage_timeout_s`` and ``drift``.
 
     Raises:
@@ -169,8 +179,7 @@ def serving_options(cfg, overrides: Optional[Mapping] = None) -> dict:
     for role in roles:
         opts = copy.deepcopy(SAVER_DEFAULTS if role == 'saver' else LATER_DEFAULTS)
         own = dict(deps.get(role) or {})
-        _check_keys(own, DEPLOYMENT_KEYS + (() if role == 'saver' else BATCH_KEYS),
-                    f'serving.deployments.{role}')
+        _check_keys(own, DEPLOYMENT_KEYS + BATCH_KEYS, f'serving.deployments.{role}')
         if 'autoscaling_config' in own:
             opts.pop('num_replicas', None)
         opts.update(own)
@@ -183,11 +192,10 @@ def serving_options(cfg, overrides: Optional[Mapping] = None) -> dict:
                                               f'{role} max_ongoing_requests')
         opts['max_queued_requests'] = _whole(opts['max_queued_requests'],
                                              f'{role} max_queued_requests', -1)
-        if role != 'saver':
-            batch[role] = dict(
-                max_batch_size=_whole(opts.pop('max_batch_size'), f'{role} max_batch_size'),
-                batch_wait_timeout_s=_positive(opts.pop('batch_wait_timeout_s'),
-                                               f'{role} batch_wait_timeout_s'))
+        batch[role] = dict(
+            max_batch_size=_whole(opts.pop('max_batch_size'), f'{role} max_batch_size'),
+            batch_wait_timeout_s=_positive(opts.pop('batch_wait_timeout_s'),
+                                           f'{role} batch_wait_timeout_s'))
         deployments[role] = opts
     limits = dict(given.get('limits') or {})
     _check_keys(limits, LIMIT_KEYS, 'serving.limits')
