@@ -90,6 +90,20 @@ def _positive(value: Any, name: str) -> float:
     return number
 
 
+#: builder argument -> (deployment, option, parser)
+_DEPLOYMENT_ARGS = {
+    'saver_replicas': ('saver', 'num_replicas', _whole),
+    'base_replicas': ('base', 'num_replicas', _whole),
+    'max_batch_size': ('base', 'max_batch_size', _whole),
+    'batch_wait_timeout_s': ('base', 'batch_wait_timeout_s', _positive),
+    'saver_max_batch_size': ('saver', 'max_batch_size', _whole),
+    'saver_batch_wait_timeout_s': ('saver', 'batch_wait_timeout_s', _positive),
+    'max_ongoing_requests': ('saver', 'max_ongoing_requests', _whole),
+    'max_queued_requests': ('saver', 'max_queued_requests',
+                            lambda value, name: _whole(value, name, -1)),
+}
+
+
 def parse_build_args(args: Mapping[str, Any]) -> Dict[str, Any]:
     """Check the builder's arguments (strings from ``serve run``, or values).
 
@@ -116,26 +130,10 @@ def parse_build_args(args: Mapping[str, Any]) -> Dict[str, Any]:
                  deploy_dir=args.get('deploy_dir') or None,
                  random_weights=random in ('true', '1'))
     over: Dict[str, Any] = {}
-    for key, name in (('saver_replicas', 'saver'), ('base_replicas', 'base')):
+    for key, (role, option, parse) in _DEPLOYMENT_ARGS.items():
         if args.get(key) is not None:
-            over.setdefault('deployments', {}).setdefault(name, {})['num_replicas'] = \
-                _whole(args[key], key)
-    if args.get('max_batch_size') is not None:
-        over.setdefault('deployments', {}).setdefault('base', {})['max_batch_size'] = \
-            _whole(args['max_batch_size'], 'max_batch_size')
-    if args.get('batch_wait_timeout_s') is not None:
-        over.setdefault('deployments', {}).setdefault('base', {})['batch_wait_timeout_s'] = \
-            _positive(args['batch_wait_timeout_s'], 'batch_wait_timeout_s')
-    if args.get('saver_max_batch_size') is not None:
-        over.setdefault('deployments', {}).setdefault('saver', {})['max_batch_size'] = \
-            _whole(args['saver_max_batch_size'], 'saver_max_batch_size')
-    if args.get('saver_batch_wait_timeout_s') is not None:
-        over.setdefault('deployments', {}).setdefault('saver', {})['batch_wait_timeout_s'] = \
-            _positive(args['saver_batch_wait_timeout_s'], 'saver_batch_wait_timeout_s')
-    for key in ('max_ongoing_requests', 'max_queued_requests'):
-        if args.get(key) is not None:
-            over.setdefault('deployments', {}).setdefault('saver', {})[key] = \
-                _whole(args[key], key, -1 if key == 'max_queued_requests' else 1)
+            over.setdefault('deployments', {}).setdefault(role, {})[option] = \
+                parse(args[key], key)
     if args.get('max_pixels') is not None:
         over['limits'] = dict(max_pixels=_whole(args['max_pixels'], 'max_pixels'))
     if args.get('stage_timeout_s') is not None:
