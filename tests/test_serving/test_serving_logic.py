@@ -243,3 +243,20 @@ def test_requests_batched_at_the_saver_get_their_own_answers(cls_cascade, cls_re
         assert len(calls) == 1  # one saver call, one base call for the three requests
     finally:
         cls_cascade.run_stages_elsewhere({})
+
+
+def test_onnxruntime_backend_answers_equal_its_test_loop(tmp_path):
+    """backend='onnxruntime' (tools/deploy.py's folder): served answers = its test loop's."""
+    pytest.importorskip('onnxruntime')
+    from tinysaver_mm.apis import init_cascade
+    from tinysaver_mm.apis.deploy import deploy
+    deploy(CLS_CFG, str(tmp_path / 'deploy'))
+    cascade = init_cascade(CLS_CFG, backend='onnxruntime', deploy_dir=str(tmp_path / 'deploy'))
+    images, samples = loop_answers(cascade, 32)
+    calls = []
+    front = CascadeFrontend(cascade, runners=_worker_runners(cascade, calls))
+    status, payload = front.handle(_json_body(images), 'application/json')
+    assert status == 200 and front.info()['backend'] == 'onnxruntime'
+    for answer, sample in zip(payload['results'], samples):
+        assert_same_answer(answer, sample, 'classification')
+    assert calls == [('base', sum(not a['exited'] for a in payload['results']))]
