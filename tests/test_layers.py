@@ -1,5 +1,11 @@
-"""Imports go down the layers only (read from the source, nothing imported)."""
+"""Imports go down the layers only (read from the source, nothing imported).
+
+Between the subpackages of ``tinysaver_mm``; between the shelves of ``apis``
+(``calibrate`` a leaf); and ``tools/`` imports only ``tinysaver_mm.apis``'s
+public names.
+"""
 import ast
+import glob
 import os
 import os.path as osp
 
@@ -21,6 +27,21 @@ LOWER = {
     'testing': {'core', 'utils', 'visualization', 'models', 'evaluation', 'engine', 'datasets'},
     'serving': {'core', 'utils', 'visualization', 'models', 'evaluation', 'engine', 'datasets',
                 'apis'},
+}
+# apis shelf (a module or a folder of apis/) -> the shelves it may import (besides itself)
+APIS_LOWER = {
+    'runner': set(),
+    'inference': {'runner'},
+    'dataset_stats': {'runner'},
+    'deploy': {'runner', 'inference'},
+    'merge_cascade': {'runner', 'inference'},
+    'records': {'runner', 'inference'},
+    'benchmark': {'runner', 'inference', 'deploy'},
+    'cost_model': {'benchmark'},
+    'exit_heads': {'records'},
+    'calibrate': {'records', 'cost_model'},
+    'select_saver': {'records', 'cost_model'},
+    'studies': {'records', 'exit_heads', 'benchmark'},
 }
 # what core may not lean on: it stays plain torch/numpy (and scipy)
 FRAMEWORKS = {'mmengine', 'mmcv', 'mmdet', 'mmpretrain', 'pycocotools', 'matplotlib'}
@@ -70,3 +91,49 @@ def test_imports_only_go_down(path):
             assert top not in FRAMEWORKS, f'core imports {name}; core stays framework-light'
         elif top == 'matplotlib':
             assert layer == 'visualization', f'{path} imports matplotlib outside visualization'
+
+
+def _apis_modules():
+    for path in _modules():
+        parts = osp.relpath(path, PKG).split(os.sep)
+        if parts[0] == 'apis' and parts[1:] != ['__init__.py']:
+            yield path
+
+
+@pytest.mark.parametrize('path', list(_apis_modules()), ids=lambda p: osp.relpath(p, PKG))
+def test_apis_shelves_import_only_lower_shelves(path):
+    parts = osp.relpath(path, osp.join(PKG, 'apis')).split(os.sep)
+    shelf = parts[0][:-len('.py')] if len(parts) == 1 else parts[0]
+    assert shelf in APIS_LOWER, f'apis/{parts[0]} is not in the shelf map of this test'
+    for name in _imported(path):
+        if name.startswith('tinysaver_mm.apis'):
+            target = name.split('.')[2] if name.count('.') >= 2 else '__init__'
+            assert target == shelf or target in APIS_LOWER[shelf], (
+                f'{osp.relpath(path, ROOT)} (shelf {shelf}) imports {name}: a higher or '
+                f'sibling shelf (allowed: {sorted(APIS_LOWER[shelf])}; calibrate is a leaf)')
+
+
+def _public_api():
+    tree = ast.parse(open(osp.join(PKG, 'apis', '__init__.py')).read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == '__all__':
+            return set(ast.literal_eval(node.value))
+    raise AssertionError('tinysaver_mm/apis/__init__.py has no __all__')
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(ROOT, 'tools', '*.py'))),
+                         ids=osp.basename)
+def test_tools_import_only_the_public_api(path):
+    public = _public_api()
+    for node in ast.walk(ast.parse(open(path).read(), path)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.split('.')[0] == 'tinysaver_mm']
+            assert not names, f'{osp.basename(path)} imports {names}: use from tinysaver_mm.apis'
+        elif isinstance(node, ast.ImportFrom) and (node.module or '').split('.')[0] == \
+                'tinysaver_mm':
+            assert node.module == 'tinysaver_mm.apis', (
+                f'{osp.basename(path)} imports from {node.module}: tools import only '
+                'tinysaver_mm.apis')
+            missing = sorted(a.name for a in node.names if a.name not in public)
+            assert not missing, (f'{osp.basename(path)} imports {missing}, not in '
+                                 'tinysaver_mm.apis.__all__')

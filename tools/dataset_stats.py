@@ -9,8 +9,7 @@ import argparse
 
 from mmengine.config import DictAction
 
-from tinysaver_mm.apis import dataset_stats, load_cfg
-from tinysaver_mm.utils import SPLITS
+from tinysaver_mm.apis import SPLITS, dataset_stats, load_cfg
 
 
 def main():

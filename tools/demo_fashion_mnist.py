@@ -17,10 +17,9 @@ import numpy as np
 import torch
 from mmengine.runner import Runner
 
-from tinysaver_mm.apis import check_dataset_cfg, init_cascade, load_cfg, predict_stages, run_test
-from tinysaver_mm.core import (AccuracyDropCalibrator, cascade_macs_per_image,
-                               confidence_scores)
-from tinysaver_mm.utils import check_outputs
+from tinysaver_mm.apis import (AccuracyDropCalibrator, cascade_macs_per_image, check_dataset_cfg,
+                               check_outputs, confidence_scores, init_cascade, load_cfg,
+                               predict_stages, run_test)
 
 DEFAULT_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',

@@ -8,7 +8,7 @@ Example:
 """
 import argparse
 
-from tinysaver_mm.apis.deploy import DEFAULT_OPSET, deploy
+from tinysaver_mm.apis import DEFAULT_OPSET, deploy
 
 
 def main():

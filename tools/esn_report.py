@@ -1,4 +1,4 @@
-"""The ESN against every other router on Fashion-MNIST (issue 13), from records.
+"""The ESN against every other router on Fashion-MNIST, from records.
 
 Writes results/esn_fashion_mnist.json (+ .png, _timing.csv). Regenerate with
 ``bash tools/esn_fashion_mnist.sh`` (records, then this).
@@ -9,8 +9,7 @@ Example:
 import argparse
 import os.path as osp
 
-from tinysaver_mm.apis import load_exits
-from tinysaver_mm.apis.studies import esn_report, evaluator_exits
+from tinysaver_mm.apis import esn_report, evaluator_exits, load_exits
 
 CFG = 'configs/fashion_mnist'
 PLAIN = f'{CFG}/tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py'

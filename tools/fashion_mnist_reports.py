@@ -7,9 +7,7 @@ import argparse
 import json
 import os.path as osp
 
-from tinysaver_mm.apis.studies import guarantee_report, multistage_report
-from tinysaver_mm.apis.select_saver import select_saver
-from tinysaver_mm.utils import check_outputs
+from tinysaver_mm.apis import check_outputs, guarantee_report, multistage_report, select_saver
 
 SAVER, MID, BASE = 'resnet18-w4s2', 'resnet18-w8', 'resnet18-w16'
 CANDIDATES = ['resnet18-w2s2', 'resnet18-w4s2', 'resnet18-w4', 'resnet18-w8']

@@ -6,7 +6,7 @@ Example:
 import argparse
 import json
 
-from tinysaver_mm.datasets import make_fmnist_seg
+from tinysaver_mm.apis import make_fmnist_seg
 
 
 def main():

@@ -15,7 +15,7 @@ import os.path as osp
 import numpy as np
 from scipy import ndimage
 
-from tinysaver_mm.utils import check_outputs
+from tinysaver_mm.apis import check_outputs
 
 CORRUPTIONS = ('noise', 'blur', 'contrast', 'brightness', 'rotation', 'shift', 'inversion')
 

@@ -7,7 +7,7 @@ Example:
 import argparse
 import os
 
-from tinysaver_mm.utils import publish_checkpoint
+from tinysaver_mm.apis import publish_checkpoint
 
 
 def main():

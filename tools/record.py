@@ -11,9 +11,8 @@ import argparse
 
 from mmengine.config import DictAction
 
-from tinysaver_mm.apis import (finish_distributed, load_cfg, record, record_detections,
+from tinysaver_mm.apis import (SPLITS, finish_distributed, load_cfg, record, record_detections,
                                record_segmentation)
-from tinysaver_mm.utils import SPLITS
 
 CASCADE_RECORDERS = {'TinySaverDetector': record_detections,
                      'TinySaverSegmentor': record_segmentation}

@@ -10,7 +10,7 @@
 #       the routed sub-batch sizes, and the five Fashion-MNIST saver candidates)
 #   results/end_to_end_cpu.csv           images/s of the test loop (tools/test.py)
 #   results/pytorch_options_cpu.csv      fuse_conv_bn / channels_last / compile vs eager
-# then prints the goal report of issue 15.
+# then prints the speed goals report.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install.sh
@@ -24,29 +24,29 @@ for backend in pytorch onnxruntime; do
   for pair in w4s2:resnet18-w4s2 convnet:convnet-c16-32-64; do
     cfg=$FMNIST/tinysaver_${pair#*:}_resnet18-w16_fmnist.py
     # batch 1 calls are short and noisy: many more rounds there
-    $PY tools/benchmark.py "$cfg" --pair "fmnist_${pair%%:*}_w16" --backend $backend \
+    $PY tools/benchmark.py forced-ratio "$cfg" --pair "fmnist_${pair%%:*}_w16" --backend $backend \
       --batch-sizes 1 --warmup 10 --repeats 101 --device cpu
-    $PY tools/benchmark.py "$cfg" --pair "fmnist_${pair%%:*}_w16" --backend $backend \
+    $PY tools/benchmark.py forced-ratio "$cfg" --pair "fmnist_${pair%%:*}_w16" --backend $backend \
       --batch-sizes 32 256 --warmup 3 --repeats 15 --device cpu
   done
   IN1K=configs/imagenet/tinysaver_mobilenet-v3-small_resnet50_in1k.py
   in1k=(--pair in1k_mbv3s_r50_224 --random-weights --input-shape 3 224 224 --backend $backend
         --device cpu)
-  $PY tools/benchmark.py $IN1K "${in1k[@]}" --batch-sizes 1 --warmup 2 --repeats 21
-  $PY tools/benchmark.py $IN1K "${in1k[@]}" --batch-sizes 32 --warmup 1 --repeats 3
+  $PY tools/benchmark.py forced-ratio $IN1K "${in1k[@]}" --batch-sizes 1 --warmup 2 --repeats 21
+  $PY tools/benchmark.py forced-ratio $IN1K "${in1k[@]}" --batch-sizes 32 --warmup 1 --repeats 3
   # ~1 TMAC per base call at 256 (~25 s eager here): two rounds, the ends of the goals' range
-  $PY tools/benchmark.py $IN1K "${in1k[@]}" --batch-sizes 256 --warmup 0 --repeats 2 \
+  $PY tools/benchmark.py forced-ratio $IN1K "${in1k[@]}" --batch-sizes 256 --warmup 0 --repeats 2 \
     --exit-ratios 0.25 0.9
   # the saver candidates of tools/fashion_mnist_reports.sh, alone
   # (batch sizes the routing produces at batch 32, for the latency cost's interpolation)
-  $PY tools/benchmark.py --backend $backend --batch-sizes 1 4 8 16 24 32 64 128 256 \
+  $PY tools/benchmark.py stages --backend $backend --batch-sizes 1 4 8 16 24 32 64 128 256 \
     --warmup 3 --repeats 21 \
-    --stages $FMNIST/resnet18-w2s2_fmnist.py $FMNIST/resnet18-w4s2_fmnist.py \
+    $FMNIST/resnet18-w2s2_fmnist.py $FMNIST/resnet18-w4s2_fmnist.py \
       $FMNIST/resnet18-w4_fmnist.py $FMNIST/resnet18-w8_fmnist.py \
       $FMNIST/convnet-c16-32-64_fmnist.py $FMNIST/resnet18-w16_fmnist.py
 done
-$PY tools/benchmark.py $DEMO --end-to-end --repeats 3
-$PY tools/benchmark.py $DEMO --pytorch-options --batch-sizes 1 32 256 --warmup 3 --repeats 11
+$PY tools/benchmark.py end-to-end $DEMO --repeats 3
+$PY tools/benchmark.py pytorch-options $DEMO --batch-sizes 1 32 256 --warmup 3 --repeats 11
 # the latency-ranked saver choice beside the MACs-ranked one, at batch 32 on each backend
 # (needs the records written by tools/fashion_mnist_reports.sh)
 REC=records/fashion_mnist
@@ -71,4 +71,4 @@ if [ -e $REC/resnet18-w16_fmnist_train_aug.npz ]; then
 else
   echo "latency selection skipped: run bash tools/fashion_mnist_reports.sh first (records in $REC)"
 fi
-$PY tools/benchmark.py --summary $R/benchmark_cpu.csv
+$PY tools/benchmark.py summary $R/benchmark_cpu.csv

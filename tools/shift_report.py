@@ -2,7 +2,7 @@
 import argparse
 import os.path as osp
 
-from tinysaver_mm.apis.studies import drift_study
+from tinysaver_mm.apis import drift_study
 
 NAME = 'tinysaver_resnet18-w4s2_resnet18-w16_fmnist_test'
 SETS = ('clean', 'noise', 'blur', 'contrast', 'brightness', 'rotation', 'shift', 'inversion')

@@ -1,5 +1,6 @@
 """Latency as the cost: the cost model, the latency budget, calibrate and select_saver on it."""
 import csv
+import dataclasses
 import json
 import subprocess
 import sys
@@ -139,3 +140,37 @@ def test_select_saver_ranks_by_latency_and_shows_both_rankings(tmp_path):
     assert m['choice_latency'] == 'wide_flat'
     with pytest.raises(ValueError, match="cost='latency' needs a latency table"):
         select_saver(base, savers, out=str(tmp_path / 'sel3.csv'), cost=CostModel('latency'))
+
+
+def test_defaults_are_the_papers_macs_and_the_value_is_frozen():
+    cost = CostModel()
+    assert (cost.kind, cost.latency_table, cost.batch_size, cost.backend, cost.device) == (
+        'macs', None, 32, 'pytorch', 'cpu')
+    assert not cost.has_latency
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cost.batch_size = 1
+
+
+def test_stage_latency_reads_the_row_of_its_backend(tmp_path):
+    table = _table(tmp_path / 'lat.csv', [('tiny', 'pytorch', {1: 0.5, 32: 0.05}),
+                                          ('tiny', 'onnxruntime', {32: 0.02})])
+    ort = CostModel('latency', table, batch_size=32, backend='onnxruntime')
+    assert ort.stage_latency(dict(model='tiny'), 'r.npz').ms_per_img(32) == pytest.approx(0.02)
+    pt = CostModel(latency_table=table)  # MACs rank, the times are there too
+    assert pt.has_latency and pt.stage_latency(dict(model='tiny'), 'r.npz').ms_per_img(1) == \
+        pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r'has no latency of tiny \[pytorch, gpu\]'):
+        CostModel(latency_table=table, device='gpu').stage_latency(dict(model='tiny'), 'r.npz')
+    with pytest.raises(ValueError, match='r.npz does not name its model'):
+        pt.stage_latency({}, 'r.npz')
+
+
+@pytest.mark.parametrize('kw, match', [
+    (dict(kind='flops'), "cost='flops' is unknown"),
+    (dict(kind='latency'), "cost='latency' needs a latency table"),
+    (dict(batch_size=0), 'batch_size=0 must be a whole number >= 1'),
+    (dict(batch_size=2.5), 'batch_size=2.5 must be a whole number >= 1'),
+])
+def test_bad_values_are_refused(kw, match):
+    with pytest.raises(ValueError, match=match):
+        CostModel(**kw)

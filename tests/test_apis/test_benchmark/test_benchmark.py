@@ -341,13 +341,18 @@ def test_at_its_thresholds_the_benchmark_reports_what_the_cascade_did(tmp_path):
     assert row['ms_per_img_cascade'] > 0 and row['ms_per_img_base'] > 0
     assert [r['pair'] for r in csv.DictReader(open(out))] == [row['pair']]
     # the CLI takes an ESN config as it is, and refuses options nothing would read
-    res = subprocess.run([sys.executable, 'tools/benchmark.py', cfg, '--batch-sizes', '32',
+    res = subprocess.run([sys.executable, 'tools/benchmark.py', 'at-thresholds', cfg,
+                          '--batch-sizes', '32',
                           '--num-images', '32', '--warmup', '0', '--repeats', '1', '--out',
                           str(tmp_path / 'cli.csv')], cwd=root, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'at its own thresholds' in res.stdout and (tmp_path / 'cli.csv').is_file()
     plain = osp.join(root, 'configs', 'fashion_mnist',
                      'tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py')
-    res = subprocess.run([sys.executable, 'tools/benchmark.py', plain, '--cfg-options',
-                          'model.threshold=0.5'], cwd=root, capture_output=True, text=True)
-    assert res.returncode != 0 and '--cfg-options is read by --at-thresholds' in res.stderr
+    res = subprocess.run([sys.executable, 'tools/benchmark.py', 'forced-ratio', plain,
+                          '--cfg-options', 'model.threshold=0.5'], cwd=root,
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and 'unrecognized arguments: --cfg-options' in res.stderr
+    res = subprocess.run([sys.executable, 'tools/benchmark.py', 'forced-ratio', cfg], cwd=root,
+                         capture_output=True, text=True)  # an ESN has no single threshold
+    assert res.returncode != 0 and 'tools/benchmark.py at-thresholds CONFIG' in res.stderr

@@ -10,7 +10,8 @@ pytest.importorskip('pycocotools')
 
 from tinysaver_mm.apis import train_evaluator  # noqa: E402
 from tinysaver_mm.evaluation.functional import CocoEntries, routed_figures  # noqa: E402
-from tinysaver_mm.apis.records import _pack, instances_of, load_det_records  # noqa: E402
+from tinysaver_mm.apis.records.det_records import (_pack, instances_of,  # noqa: E402
+                                                   load_det_records)
 from tinysaver_mm.core import quality_gap  # noqa: E402
 from tinysaver_mm.models.detectors import TinySaverEvaluatorHead  # noqa: E402
 from tinysaver_mm.utils import load_checkpoint_strict  # noqa: E402

@@ -100,7 +100,7 @@ def run_operating_point(config: str, checkpoint: Optional[str] = None,
                         num_images: int = 1024, warmup: int = 1, repeats: int = 5,
                         out: str = 'results/operating_point_cpu.csv',
                         cfg_options: Optional[dict] = None) -> List[dict]:
-    """``tools/benchmark.py CONFIG --at-thresholds``: time a cascade at its thresholds.
+    """``tools/benchmark.py at-thresholds CONFIG``: time a cascade at its thresholds.
 
     Args:
         config (str): A classification cascade config (``TinySaverESN`` too).

@@ -203,7 +203,7 @@ def run_benchmark(config: str, checkpoint: Optional[str] = None, pair: Optional[
                   fuse_conv_bn: bool = False, backend: str = 'pytorch',
                   deploy_dir: Optional[str] = None,
                   stage_latency_out: Optional[str] = None) -> List[dict]:
-    """Benchmark a cascade config and write CSV + PNG (``tools/benchmark.py``).
+    """Benchmark a cascade config and write CSV + PNG (``tools/benchmark.py forced-ratio``).
 
     Args:
         config (str): A TinySaverClassifier config.

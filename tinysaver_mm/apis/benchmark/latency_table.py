@@ -77,8 +77,8 @@ def load_stage_latency(path: str, model: str, backend: str = 'pytorch',
         have: List[str] = sorted({f'{r["model"]} [{r["backend"]}, {r["device"]}]'
                                   for r in rows})
         raise ValueError(f'{path} has no latency of {model} [{backend}, {device}] (it has: '
-                         f'{have}); measure it with tools/benchmark.py (a cascade with this '
-                         f'stage, --backend {backend} --device {device}).')
+                         f'{have}); measure it with tools/benchmark.py forced-ratio (a cascade '
+                         f'with this stage, --backend {backend} --device {device}).')
     return StageLatency(mine, f'{model} [{backend}]')
 
 

@@ -1,4 +1,4 @@
-"""What PyTorch itself offers on the CPU for a cascade's stages, measured (issue 15)."""
+"""What PyTorch itself offers on the CPU for a cascade's stages, measured."""
 import copy
 import os.path as osp
 import statistics

@@ -54,7 +54,7 @@ def goal_report(rows: List[dict], min_efficiency: float = 0.85, min_batch: int =
                 min_exit_vs_eager: float = 0.25) -> List[str]:
     """Lines saying which rows meet the speed goals and which miss them, per pair and backend.
 
-    Goals (issue 15): efficiency (measured over MACs-predicted speedup) >=
+    Goals: efficiency (measured over MACs-predicted speedup) >=
     ``min_efficiency`` at batch >= ``min_batch`` for exit ratios in
     ``exit_range``; routing overhead (cascade vs saver + base back to back)
     <= ``max_overhead_pct`` at batch >= ``min_batch``; and, for a deployed

@@ -1,4 +1,12 @@
-"""Fitting a learned exit head from records and comparing exit policies (any task)."""
+"""Fitting a learned exit head from records and comparing exit policies (any task).
+
+:func:`train_exit_head` is the one training skeleton: check the request, read
+the records, fit the head on the first part of them, bind it to its saver,
+calibrate every policy on the rest, save the head and the summary. An
+:class:`ExitHeadTask` (one small file per task) supplies what differs: the
+records, the head and its input rows, the exit target and the calibration
+(the task's metric curve).
+"""
 import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional
@@ -10,8 +18,9 @@ import torch.nn.functional as F
 from tinysaver_mm.utils.report import write_json
 from tinysaver_mm.visualization import plot_policy_curves
 
-__all__ = ['check_head_request', 'fit_size', 'roc_auc', 'fit_head', 'calibrate_policies',
-           'save_exit_head', 'head_macs', 'gmacs_of', 'write_head_summary']
+__all__ = ['ExitHeadTask', 'train_exit_head', 'check_head_request', 'fit_size', 'roc_auc',
+           'fit_head', 'calibrate_policies', 'save_exit_head', 'head_macs', 'gmacs_of',
+           'write_head_summary']
 
 
 def check_head_request(records: str, out: str, results: Optional[str], overwrite: bool,
@@ -156,3 +165,117 @@ def write_head_summary(summary: dict, results: Optional[str], rows: Dict[str, di
                        osp.splitext(results)[0] + '.png',
                        f'calibration images of {osp.basename(records)}; dots: max drop '
                        f'{max_drop}', marks=rows, **plot_kw)
+
+
+class ExitHeadTask:
+    """What one task supplies to :func:`train_exit_head`.
+
+    A task object serves one training run: :meth:`load` reads its records,
+    the other methods work on them, in the order the skeleton calls them.
+
+    Attributes:
+        records (str): The records the head is fitted and calibrated on.
+        target_doc (str): What the exit target says (kept in the checkpoint
+            and the summary).
+        fingerprint (str): The saver's fingerprint (hex), set by :meth:`load`.
+        checkpoint_meta (dict): Extra entries of the checkpoint's ``meta``.
+    """
+    target_doc: str = ''
+
+    def __init__(self, records: str) -> None:
+        self.records = records
+        self.fingerprint: Optional[str] = None
+        self.checkpoint_meta: dict = {}
+
+    def load(self) -> int:
+        """Read the records (and set :attr:`fingerprint`); the number of images."""
+        raise NotImplementedError
+
+    def make_head(self) -> torch.nn.Module:
+        """The untrained head."""
+        raise NotImplementedError
+
+    def inputs(self, head: torch.nn.Module) -> torch.Tensor:
+        """The head's raw input row of every image (N, in_channels)."""
+        raise NotImplementedError
+
+    def target(self, rows: slice) -> torch.Tensor:
+        """The exit target in [0, 1] of the images ``rows`` (the fitted ones)."""
+        raise NotImplementedError
+
+    def calibrate(self, head: torch.nn.Module, x: torch.Tensor, rows: slice) -> Dict[str, dict]:
+        """Every policy's calibrated row (with its ``threshold``) on the images ``rows``."""
+        raise NotImplementedError
+
+    def head_cfg(self, head: torch.nn.Module) -> dict:
+        """The config that rebuilds the head (``type`` and arguments)."""
+        raise NotImplementedError
+
+    def summary(self, fitted: dict, policies: Dict[str, dict], head_cfg: dict,
+                out: str) -> dict:
+        """The run's summary.
+
+        Args:
+            fitted (dict): ``num_fit``, ``num_calib``, ``target`` (the fitted
+                target, a tensor) and ``losses``.
+            policies (dict): :meth:`calibrate`'s rows.
+            head_cfg (dict): :meth:`head_cfg`.
+            out (str): The checkpoint written.
+        """
+        raise NotImplementedError
+
+    def write(self, summary: dict, results: Optional[str], policies: Dict[str, dict]) -> None:
+        """Write the summary to ``results`` (JSON, and what else the task plots)."""
+        if results:
+            write_json(summary, results)
+
+
+def train_exit_head(task: ExitHeadTask, out: str, calib_fraction: float = 0.5,
+                    steps: int = 300, weight_decay: float = 0.1, seed: int = 0,
+                    results: Optional[str] = None, overwrite: bool = False) -> dict:
+    """Fit a task's exit head on its records, calibrate every policy, save both.
+
+    The records are split in order: the first ``1 - calib_fraction`` fit the
+    head on the task's exit target (:func:`fit_head`), the rest calibrate
+    every policy the task compares (the head among them, as ``evaluator``).
+    The checkpoint holds the head's weights and ``meta`` (its config, the
+    saver's fingerprint it is bound to, the evaluator's calibrated threshold,
+    the records and the target).
+
+    Args:
+        task (ExitHeadTask): The task's records, head, target and calibration.
+        out (str): The head's checkpoint.
+        calib_fraction (float): Share of the records kept for calibration.
+        steps (int): Training steps.
+        weight_decay (float): Adam weight decay.
+        seed (int): Seed of the head's initialisation.
+        results (str, optional): Also write the summary here.
+        overwrite (bool): Replace ``out``/``results`` when they exist.
+
+    Returns:
+        dict: The task's summary.
+
+    Raises:
+        ValueError: On a bad ``calib_fraction``, too few records, or an output
+            that is the records file.
+        OutputExistsError: If an output exists and ``overwrite`` is False.
+    """
+    check_head_request(task.records, out, results, overwrite, calib_fraction)
+    n = task.load()
+    n_fit = fit_size(n, calib_fraction)
+    fit, cal = slice(0, n_fit), slice(n_fit, n)
+    head = task.make_head()
+    x = task.inputs(head)
+    y = task.target(fit)
+    losses = fit_head(head, x[fit], y, steps=steps, weight_decay=weight_decay, seed=seed)
+    head.set_trained_for(bytes.fromhex(task.fingerprint))
+    policies = task.calibrate(head, x, cal)
+    head_cfg = task.head_cfg(head)
+    summary = task.summary(dict(num_fit=n_fit, num_calib=n - n_fit, target=y, losses=losses),
+                           policies, head_cfg, out)
+    save_exit_head(out, head, dict(head_cfg=head_cfg, saver_fingerprint=task.fingerprint,
+                                   threshold=policies['evaluator']['threshold'],
+                                   records=task.records, target=task.target_doc,
+                                   **task.checkpoint_meta))
+    task.write(summary, results, policies)
+    return summary

@@ -1,4 +1,4 @@
-"""The Exit Sequence Network compared with every other router, on records (issue 13).
+"""The Exit Sequence Network compared with every other router, on records.
 
 Each method is a cascade of exits described by records (``load_exits``): its
 thresholds are fitted on the holdout records for a maximum top-1 drop (the
