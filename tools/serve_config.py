@@ -37,7 +37,7 @@ def main(argv=None):
         p.error(f'{a.out} exists; give --overwrite to replace it.')
     if osp.abspath(a.out) == osp.abspath(a.config):
         p.error('OUT is the config itself; write the deploy config elsewhere.')
-    from tinysaver_mm.serving.deploy_config import serve_deploy_config
+    from tinysaver_mm.serving import serve_deploy_config
     doc = serve_deploy_config(build_args(a), a.name, a.route_prefix, a.host, a.port)
     with open(a.out, 'w') as f:
         yaml.safe_dump(doc, f, sort_keys=False)

@@ -12,7 +12,7 @@ import argparse
 import glob
 import os.path as osp
 
-from tinysaver_mm.apis.studies import cusum_study
+from tinysaver_mm.apis import cusum_study
 
 SETS = ('clean', 'noise', 'blur', 'contrast', 'brightness', 'rotation', 'shift', 'inversion')
 
