@@ -682,6 +682,34 @@ class BaseCascade:
                              'samples; give one data sample per image (or none).')
         return n
 
+    def run_stages_elsewhere(self, runners: Dict[str, Any]) -> None:
+        """Run some later stages through other callables (e.g. a serving replica's
+        calls to the replica that holds that stage), the routing staying :meth:`route`'s.
+
+        Each runner is called as :meth:`run_stage` would be, ``runner(role,
+        rows, samples)``, on exactly the rows routed to that stage, and must
+        return the same outputs. Exit scores and thresholds stay this
+        cascade's; an empty dict runs every stage here again.
+
+        Args:
+            runners (dict[str, callable]): Stage name -> runner; any routing
+                step but the first.
+
+        Raises:
+            ValueError: On an unknown step, the first step, or a cascade whose
+                steps pass a state on (:attr:`carries_state`, e.g. the ESN).
+        """
+        runners = dict(runners)
+        if runners and self.carries_state:
+            raise ValueError(f'{type(self).__name__} passes a per-image state from one routing '
+                             'step to the next, so its steps cannot run elsewhere.')
+        bad = [r for r in runners if r not in self.route_names[1:]]
+        if bad:
+            raise ValueError(f'Cannot run {bad} elsewhere: the later routing steps of this '
+                             f'cascade are {list(self.route_names[1:])} (the first step runs '
+                             'here and scores the exits).')
+        self.__dict__['_stage_runners'] = runners
+
     @torch.no_grad()
     def route(self, inputs, data_samples=None, keep_first: bool = False) -> tuple:
         """Run the cascade with real batch routing (see :func:`route_batch`).
@@ -714,13 +742,15 @@ class BaseCascade:
         """:meth:`route` on images of one shape."""
         names = self.route_names
         scores, first = {}, []
+        runners = self.__dict__.get('_stage_runners') or {}
 
         def run(i: int, rows: Optional[torch.Tensor], state: Any = None):
             samples = take_rows(data_samples, rows)
             if self.carries_state:
                 out, state = self.run_stage(names[i], take_rows(inputs, rows), samples, state)
             else:
-                out = self.run_stage(names[i], take_rows(inputs, rows), samples)
+                out = runners.get(names[i], self.run_stage)(names[i], take_rows(inputs, rows),
+                                                            samples)
             if i == 0:
                 first.append(out)
             if i < len(names) - 1:  # scored here, where the rows' samples are known
