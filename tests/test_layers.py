@@ -42,6 +42,8 @@ APIS_LOWER = {
     'calibrate': {'records', 'cost_model'},
     'select_saver': {'records', 'cost_model'},
     'studies': {'records', 'exit_heads', 'benchmark'},
+    'drop_interval': {'records'},
+    'demo_summary': set(),
 }
 # what core may not lean on: it stays plain torch/numpy (and scipy)
 FRAMEWORKS = {'mmengine', 'mmcv', 'mmdet', 'mmpretrain', 'pycocotools', 'matplotlib'}
