@@ -13,7 +13,7 @@ from tinysaver_mm.core import (CONFIDENCE_RULES, drift_reference, AccuracyDropCa
                                cascade_ms_per_img, macs_saved_pct)
 from tinysaver_mm.utils import check_outputs
 from tinysaver_mm.visualization import plot_calibration_curve
-from .records import check_aligned, load_records
+from .records import check_aligned, check_distinct, load_records
 
 __all__ = ['TARGETS', 'EXIT_TARGETS', 'load_pair', 'make_calibrator', 'calibrate',
            'load_exits', 'calibrate_exits']
@@ -30,12 +30,15 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
         image), plus ``meta`` (the saver's) and ``base_fingerprint``.
 
     Raises:
-        ValueError: On an unknown rule or misaligned records.
+        ValueError: On an unknown rule, misaligned records, or one file (or
+            one model's records) given as both stages.
     """
     if rule not in CONFIDENCE_RULES:
         raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
     need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
+    check_distinct([saver, base])
     recs = {saver: load_records(saver, required=need), base: load_records(base, required=need)}
+    check_distinct([saver, base], recs)
     check_aligned(recs)
     s, b = recs[saver], recs[base]
     _route_steps([s['meta'], b['meta']])  # refuses an ESN's steps: it has more than two
@@ -185,15 +188,16 @@ def load_exits(records: Sequence[str], rule: str = 'max_prob') -> dict:
         ``route_steps`` (bool), ``metas``.
 
     Raises:
-        ValueError: On an unknown rule, misaligned records, or routing-step
-            records that are not every step of one run, in order.
+        ValueError: On an unknown rule, misaligned records, a file (or one
+            model's records) given twice, or routing-step records that are not
+            every step of one run, in order.
     """
     if rule not in CONFIDENCE_RULES:
         raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
     need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
+    check_distinct(records)
     recs = {p: load_records(p, required=need) for p in records}
-    if len(recs) != len(records):
-        raise ValueError(f'A record file is given twice: {list(records)}.')
+    check_distinct(records, recs)
     check_aligned(recs)
     metas = [r['meta'] for r in recs.values()]
     steps = _route_steps(metas)

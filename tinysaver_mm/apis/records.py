@@ -11,7 +11,7 @@ from tqdm import tqdm
 from tinysaver_mm.core import CONFIDENCE_RULES, confidence_scores
 
 __all__ = ['model_stages', 'predict_stages', 'record', 'load_records', 'check_aligned',
-           'dataset_identity']
+           'check_distinct', 'dataset_identity']
 
 def model_stages(model) -> Dict[str, torch.nn.Module]:
     """What is recorded, each with the module whose weights it depends on.
@@ -299,6 +299,47 @@ def load_records(path: str, count_key: str = 'labels', what: str = 'records',
                     '(NaN/inf: e.g. NaN pixels or an overflowing model). A threshold fitted on '
                     'them would be meaningless; fix the inputs or the model and re-record.')
     return rec
+
+
+def check_distinct(paths: Sequence[str], records: Optional[Dict[str, dict]] = None) -> None:
+    """Refuse one record file given twice, or two files recording the same weights.
+
+    A cascade's records are one file per stage; the same file as saver and
+    base (or one model recorded twice) would calibrate a cascade of a model
+    with itself, whose "MACs saved" is 0 %.
+
+    Args:
+        paths (Sequence[str]): The record files, in the order given.
+        records (dict, optional): Path to loaded records; when given, two
+            stage records (not an ESN's routing steps, which may share a
+            part) with the same weights fingerprint are refused too.
+
+    Raises:
+        ValueError: Naming the file given twice, or the two files of one model.
+    """
+    seen: Dict[str, str] = {}
+    for path in paths:
+        real = osp.realpath(path)
+        if real in seen:
+            same = '' if seen[real] == path else f' (as {seen[real]!r} and {path!r})'
+            raise ValueError(
+                f'The record file {path!r} is given twice{same}: a cascade needs one record '
+                'file per stage (e.g. ..._saver.npz ..._base.npz from one tools/record.py '
+                'run), in order.')
+        seen[real] = path
+    if records is None:
+        return
+    fps: Dict[str, str] = {}
+    for path in paths:
+        meta = records[path]['meta']
+        fp = None if meta.get('route_steps') else meta.get('fingerprint')
+        if fp is not None and fp in fps:
+            raise ValueError(
+                f'The record files {fps[fp]!r} and {path!r} record the same weights '
+                f'(fingerprint {fp[:12]}...): a cascade of one model with itself saves '
+                'nothing. Give the records of each stage of the cascade, in order.')
+        if fp is not None:
+            fps[fp] = path
 
 
 def check_aligned(records: Dict[str, dict]) -> None:

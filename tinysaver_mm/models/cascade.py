@@ -539,11 +539,26 @@ class BaseCascade:
 
     @staticmethod
     def batch_size_of(inputs, data_samples=None) -> int:
-        """Images in a batch; refuses a data-sample count that differs.
+        """Images in a batch; refuses images without channels or a sample count that differs.
 
         Raises:
-            ValueError: If ``data_samples`` does not hold one per image.
+            ValueError: If ``data_samples`` does not hold one per image, or the
+                images have no channel dimension (a (N, H, W) batch or
+                (H, W) images).
         """
+        if isinstance(inputs, torch.Tensor) and inputs.dim() != 4:
+            raise ValueError(
+                f'The batch has shape {tuple(inputs.shape)}; a cascade takes a batch of '
+                'shape (N, C, H, W) (or a list of (C, H, W) images), channels included '
+                'even for grey images: e.g. images[:, None] for a (N, H, W) batch.')
+        bad = next((tuple(img.shape) for img in ([] if isinstance(inputs, torch.Tensor)
+                                                 else inputs)
+                    if isinstance(img, torch.Tensor) and img.dim() != 3), None)
+        if bad is not None:
+            raise ValueError(
+                f'An image of the batch has shape {bad}; a cascade takes images of shape '
+                '(C, H, W) (or a (N, C, H, W) batch), channels included even for grey '
+                'images: e.g. img[None] for a (H, W) image.')
         n = len(inputs)
         if data_samples is not None and len(data_samples) != n:
             raise ValueError(f'The batch has {n} images but {len(data_samples)} data '
