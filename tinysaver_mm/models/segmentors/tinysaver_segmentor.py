@@ -97,11 +97,14 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
         test_cfg (dict, optional): Accepted for mmseg's tools; must be
             empty (each stage has its own ``test_cfg``).
         init_cfg (dict, optional): Unused by the cascade itself.
+        pretrained (str, optional): Accepted for mmseg's tools (``init_model``
+            and ``benchmark.py`` set ``model.pretrained = None``); must be
+            None (each stage loads its own checkpoint).
 
     Raises:
         ValueError: On a bad threshold, rule or quantile, an evaluator for
             another saver or class count (or ``'evaluator'`` without one), a
-            non-empty train/test cfg, segmentors with different class
+            non-empty train/test cfg or ``pretrained``, segmentors with different class
             counts, a scored stage that is not per-pixel, or a checkpoint
             that does not match its model.
     """
@@ -116,8 +119,15 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
                  mids: Optional[Sequence[dict]] = None, evaluator: Optional[dict] = None,
                  report: bool = False,
                  data_preprocessor: Optional[dict] = None, train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None):
         super().__init__(data_preprocessor=BaseDataPreprocessor(), init_cfg=init_cfg)
+        if pretrained is not None:
+            raise ValueError(
+                f'pretrained={pretrained!r}: TinySaverSegmentor has no backbone of its own; '
+                "each stage loads its own weights. Give them as the stage's checkpoint, e.g. "
+                "base=dict(cfg_path=..., checkpoint=...), or a whole-cascade checkpoint "
+                '(tools/merge_cascade.py) to the tool.')
         for name, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
             if value:
                 raise ValueError(
