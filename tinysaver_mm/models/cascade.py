@@ -183,6 +183,38 @@ class BaseCascade:
         if threshold is not None:  # else the task sets it once its parts are built
             self.threshold = threshold
 
+    def refuse_own_cfgs(self, **cfgs: Optional[dict]) -> None:
+        """Refuse a non-empty ``train_cfg``/``test_cfg`` given to the cascade itself.
+
+        Host tools and users set e.g. ``model.test_cfg.score_thr=0.3``; a
+        cascade has none of its own (it does not train, and each stage keeps
+        its own), so the message names the stage override to use instead.
+
+        Raises:
+            ValueError: Naming the key, the stage overrides and the recalibration.
+        """
+        for name, value in cfgs.items():
+            if not value:
+                continue
+            flat = []
+
+            def walk(d, prefix):
+                for k, v in d.items():
+                    if isinstance(v, dict) and v:
+                        walk(v, f'{prefix}{k}.')
+                    else:
+                        flat.append(f'{prefix}{k}={v!r}')
+
+            walk(dict(value), '')
+            first = flat[0] if flat else '...'
+            raise ValueError(
+                f'model.{name}={dict(value)!r}: {type(self).__name__} has no {name} of its own '
+                f'(it does not train, and each stage keeps its own {name}). Set it on a stage '
+                f'instead: --cfg-options model.base.{name}.{first} (in a config: '
+                f'base=dict(cfg_path=..., {name}=dict(...))). The same on the saver '
+                f'(model.saver.{name}.{first}) changes what its exit scores were calibrated '
+                'on: calibrate the threshold (and evaluator) again after changing it.')
+
     def load_part(self, module: nn.Module, checkpoint: Optional[str], role: str,
                   trainable: bool = False) -> dict:
         """Load a part's checkpoint strictly and freeze it (unless trainable).

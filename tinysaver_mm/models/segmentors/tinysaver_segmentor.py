@@ -128,12 +128,7 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
                 "each stage loads its own weights. Give them as the stage's checkpoint, e.g. "
                 "base=dict(cfg_path=..., checkpoint=...), or a whole-cascade checkpoint "
                 '(tools/merge_cascade.py) to the tool.')
-        for name, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
-            if value:
-                raise ValueError(
-                    f'{name}={value!r}: TinySaverSegmentor has no {name} of its own (it '
-                    'does not train, and each stage keeps its own test_cfg). Set it on a '
-                    f"stage instead, e.g. base=dict(cfg_path=..., {name}=dict(...)).")
+        self.refuse_own_cfgs(train_cfg=train_cfg, test_cfg=test_cfg)
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
         self.quantile = check_quantile(quantile)
         self.report = bool(report)
