@@ -147,7 +147,7 @@ class BaseCascade:
         self._fingerprints_checked = True
         self._register_load_state_dict_pre_hook(self._check_whole_state_dict)
         self._stage_classes: Optional[Tuple[str, ...]] = None
-        class_names, used_default = {}, False
+        class_names, dataset_metas, used_default = {}, {}, False
         for role, spec in specs:
             if not isinstance(spec, dict):
                 raise TypeError(f'{role} must be a dict (a model config or dict(cfg_path=..., '
@@ -174,12 +174,13 @@ class BaseCascade:
                         f'be a {self.stage_scope} model; check the {role}\'s cfg_path/type '
                         '(e.g. a classifier config given to a detection cascade).') from None
             meta = self.load_part(model, ckpt, role)
-            class_names[role] = (meta.get('dataset_meta') or {}).get('classes')
+            dataset_metas[role] = dict(meta.get('dataset_meta') or {})
+            class_names[role] = dataset_metas[role].get('classes')
             setattr(self, role, model)
         if data_preprocessor is not None and not used_default:
             print_log(f'{name}: the data_preprocessor given to the cascade is not used: '
                       'every stage has its own.', 'current', logging.INFO)
-        self._check_label_sets(class_names)
+        self._check_label_sets(class_names, dataset_metas)
         if threshold is not None:  # else the task sets it once its parts are built
             self.threshold = threshold
 
@@ -300,7 +301,14 @@ class BaseCascade:
         n = getattr(head, 'num_classes', None)
         return None if n is None else int(n)
 
-    def _check_label_sets(self, class_names: Dict[str, Optional[Sequence[str]]]) -> None:
+    def _check_label_sets(self, class_names: Dict[str, Optional[Sequence[str]]],
+                          dataset_metas: Optional[Dict[str, dict]] = None) -> None:
+        """Refuse stages of other label sets; keep the stages' class names and palette.
+
+        ``dataset_meta`` gets the base's classes (else the first named stage's)
+        and the palette of the first stage checkpoint, base first, that has
+        one (mmseg's and mmdet's visualisers draw with it).
+        """
         counts = {r: self.stage_num_classes(getattr(self, r)) for r in self.stage_names}
         known = {r: n for r, n in counts.items() if n is not None}
         if len(set(known.values())) > 1:
@@ -318,7 +326,13 @@ class BaseCascade:
         self.num_classes = next(iter(known.values()), None)
         if named:
             self._stage_classes = tuple(named.get('base', next(iter(named.values()))))
-            self.dataset_meta = dict(classes=self._stage_classes)
+            metas = dataset_metas or {}
+            order = ('base', ) + tuple(r for r in self.stage_names if r != 'base')
+            palette = next((metas[r]['palette'] for r in order
+                            if (metas.get(r) or {}).get('palette') is not None), None)
+            self._stage_palette = None if palette is None else list(palette)
+            self.dataset_meta = dict(classes=self._stage_classes) if palette is None else \
+                dict(classes=self._stage_classes, palette=list(palette))
 
     @property
     def dataset_meta(self) -> dict:
@@ -335,14 +349,20 @@ class BaseCascade:
     def dataset_meta(self, meta: Optional[dict]) -> None:
         meta = dict(meta or {})
         own = self.__dict__.get('_stage_classes')
+        own_palette = self.__dict__.get('_stage_palette')
         given = meta.get('classes')
         if own is not None and given is not None and tuple(given) != own:
             print_log(f'{type(self).__name__}: dataset_meta names the classes '
                       f'{list(given)[:3]}... but the stages predict {list(own)[:3]}... (from '
-                      'their checkpoints); keeping the stages\' class names. A whole-cascade '
-                      'checkpoint (tools/merge_cascade.py) carries them for host tools.',
+                      'their checkpoints); keeping the stages\' class names' + (
+                          ' and palette' if own_palette is not None else '') + '. A whole-'
+                      'cascade checkpoint (tools/merge_cascade.py) carries them for host tools.',
                       'current', logging.WARNING)
             meta['classes'] = own
+            if own_palette is not None:
+                meta['palette'] = list(own_palette)
+        elif own_palette is not None and meta.get('palette') is None:
+            meta['palette'] = list(own_palette)  # the stages' colours, for the visualisers
         self.__dict__['_dataset_meta'] = meta
 
     # ----------------------------------------------------------- fingerprints
