@@ -39,6 +39,10 @@ from tinysaver_mm.utils import load_checkpoint_strict, resolve_stage_spec
 
 __all__ = ['BaseCascade', 'CascadeExportError', 'freeze']
 
+#: largest output change, relative to the largest output, that BatchNorm folding may make
+#: to a stage (float rounding) for a part bound to the stage to stay bound
+_FUSED_TOLERANCE = 1e-4
+
 
 def freeze(module: nn.Module) -> nn.Module:
     """Put a module in eval mode with no gradients (a frozen cascade part)."""
@@ -145,7 +149,9 @@ class BaseCascade:
         self._macs: Dict[Tuple[str, Any], int] = {}
         self._trained_for: Dict[str, str] = {}
         self._fingerprints_checked = True
+        self._fused_forms: Dict[bytes, Tuple[bytes, Optional[float]]] = {}
         self._register_load_state_dict_pre_hook(self._check_whole_state_dict)
+        self.register_load_state_dict_post_hook(self._note_fused_forms)
         self._stage_classes: Optional[Tuple[str, ...]] = None
         class_names, dataset_metas, used_default = {}, {}, False
         for role, spec in specs:
@@ -417,10 +423,16 @@ class BaseCascade:
     def check_fingerprints(self) -> None:
         """Refuse a part trained for other weights; warn about an untrained one.
 
+        A stage whose BatchNorm was folded into its convolutions (mmcv's
+        ``fuse_conv_bn``, e.g. ``--fuse-conv-bn``) after its weights were
+        checked keeps the binding when folding kept its outputs (checked on a
+        probe image, see :func:`~tinysaver_mm.utils.fused_form`); otherwise
+        the message says what folding changed.
+
         Raises:
             ValueError: If a part's fingerprint differs from its stage's.
         """
-        from tinysaver_mm.utils import state_dict_fingerprint
+        from tinysaver_mm.utils import fused_form, state_dict_fingerprint
         for part, stage in ((p, s) for p, stages in self._trained_for.items() for s in stages):
             trained_for = self._part_fingerprint(getattr(self, part), stage)
             if trained_for is None:
@@ -428,14 +440,62 @@ class BaseCascade:
                           f'(untrained); its outputs are meaningless. Train it for this '
                           f'{stage} first.', 'current', logging.WARNING)
                 continue
-            own = state_dict_fingerprint(getattr(self, stage))
-            if trained_for != own:
+            module = getattr(self, stage)
+            own = state_dict_fingerprint(module)
+            if trained_for == own:
+                self._note_fused_form(trained_for, module)
+                continue
+            known = self._fused_forms.get(trained_for)
+            if known is not None and fused_form(module)[0] == known[0]:
+                diff = known[1]
+                if diff is not None and diff <= _FUSED_TOLERANCE:
+                    print_log(f'{type(self).__name__}: the {stage}\'s BatchNorm is folded into '
+                              f'its convolutions (fuse_conv_bn), from the {stage} the {part} was '
+                              f'trained for, and its outputs are unchanged (relative difference '
+                              f'{diff:.1e} on a probe image): the {part} stays bound.',
+                              'current', logging.INFO)
+                    continue
+                what = ('its outputs could not be compared on a probe image' if diff is None
+                        else f'its outputs change by up to {100 * diff:.1f} % of their largest '
+                        'value on a probe image')
                 raise ValueError(
-                    f'The {part} was trained for another {stage} (its {stage} fingerprint '
-                    f'{trained_for.hex()[:12]}... differs from this {stage}\'s '
-                    f'{own.hex()[:12]}...). Train a {part} for this {stage}, or use the '
-                    f'{stage} it was trained for.')
+                    f'The {stage}\'s BatchNorm was folded into its convolutions (fuse_conv_bn, '
+                    f'e.g. --fuse-conv-bn) after loading the {stage} the {part} was trained '
+                    f'for, and {what}: folding does not keep this {stage} (e.g. a conv shared by '
+                    'several BatchNorms, as in RTMDet heads with share_conv=True, is folded '
+                    f'once per BatchNorm). The {part} cannot vouch for it: run without '
+                    '--fuse-conv-bn (or fold only stages that folding keeps).')
+            no_bn = not any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                            for m in module.modules())
+            raise ValueError(
+                f'The {part} was trained for another {stage} (its {stage} fingerprint '
+                f'{trained_for.hex()[:12]}... differs from this {stage}\'s '
+                f'{own.hex()[:12]}...). Train a {part} for this {stage}, or use the '
+                f'{stage} it was trained for.' + (
+                    f' This {stage} has no BatchNorm layers: if they were folded into its '
+                    'convolutions (--fuse-conv-bn, mmcv.cnn.fuse_conv_bn), fold them after '
+                    'the cascade has loaded its weights, not before.'
+                    if no_bn else ''))
         self._fingerprints_checked = True
+
+    def _note_fused_form(self, fingerprint: bytes, module: nn.Module) -> None:
+        """Remember the BN-fused form of checked weights (computed once)."""
+        if fingerprint not in self._fused_forms:
+            from tinysaver_mm.utils import fused_form
+            self._fused_forms[fingerprint] = fused_form(module)
+
+    def _note_fused_forms(self, *args) -> None:
+        """After a ``load_state_dict``: the fused form of each bound stage whose loaded
+        weights are those its part was trained for (nothing is refused here; the
+        fingerprints are checked before the next prediction)."""
+        from tinysaver_mm.utils import state_dict_fingerprint
+        for part, stages in self._trained_for.items():
+            for stage in stages:
+                trained_for = self._part_fingerprint(getattr(self, part), stage)
+                module = getattr(self, stage)
+                if trained_for is not None and trained_for not in self._fused_forms and \
+                        state_dict_fingerprint(module) == trained_for:
+                    self._note_fused_form(trained_for, module)
 
     def _check_whole_state_dict(self, state_dict: dict, prefix: str, *args) -> None:
         """Refuse a state dict that is not this whole cascade's (before anything loads).

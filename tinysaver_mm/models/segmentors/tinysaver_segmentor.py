@@ -280,6 +280,7 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
         """
         if self.batch_size_of(inputs, data_samples) == 0:
             return []
+        self.ensure_fingerprints()
         if data_samples is None:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=s[-2:], img_shape=s[-2:],
                                                         pad_shape=s[-2:]))
