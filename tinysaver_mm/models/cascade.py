@@ -627,6 +627,39 @@ class BaseCascade:
                       'logs each stage\'s MACs; TinySaverMetric reports gmacs_<stage> and '
                       'gmacs_cascade at the routed exit ratio).', 'current', logging.WARNING)
 
+    def _traced_route(self, answered_by: torch.Tensor) -> None:
+        """Say which path a traced routed forward counted (a complexity analysis).
+
+        mmengine's ``get_model_complexity_info`` traces one forward; a trace
+        keeps only the operations its output depends on, so its figure counts
+        the stages whose answers the output holds (each on every image it
+        ran on), not those that only ran to route (e.g. the saver on an image
+        that goes on, the evaluator): one input's path, not the cascade's
+        cost per image, which depends on the exit ratio.
+        """
+        if not torch.jit.is_tracing():
+            return
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            by = [int(b) for b in answered_by.tolist()]
+        names = self.route_names
+        ran = [sum(b >= i for b in by) for i in range(len(names))]
+        answered = [i for i in range(len(names)) if i in by]
+        counted = ', '.join(f'the {names[i]} (on {ran[i]} image(s))' for i in answered)
+        routing = [f'the {names[i]} (on {ran[i]})' for i in range(len(names))
+                   if ran[i] and i not in answered] + [f'the {p}' for p in self.overheads]
+        print_log(f'{type(self).__name__}: a traced forward (e.g. get_model_complexity_info) '
+                  f'counted the routed path of its {len(by)} input image(s): {counted}, whose '
+                  'answers it returns' + (
+                      f'; not {", ".join(routing)}, which ran only to route them'
+                      if routing else '') +
+                  '. That is one input\'s path, not the cascade\'s cost per image, which '
+                  'depends on the exit ratio: measure it with tools/test.py '
+                  '(TinySaverMACsHook logs each stage\'s MACs; TinySaverMetric reports '
+                  'gmacs_<stage> and gmacs_cascade at the routed exit ratio).',
+                  'current', logging.WARNING)
+
     def _forward(self, inputs, data_samples=None):
         """Tensor mode, delegated to :attr:`tensor_stage` on its own inputs."""
         self._traced_alone('tensor mode')
