@@ -30,5 +30,3 @@ test_evaluator = dict(type='TinySaverEvaluator',
                       metrics=[dict(type='IoUMetric', iou_metrics=['mIoU']),
                                dict(type='TinySaverMetric')])
 val_evaluator = test_evaluator
-# The cascade is for inference: train the segmentors and the evaluator separately.
-train_dataloader = None

@@ -8,4 +8,3 @@ test_evaluator = dict(type='TinySaverEvaluator',
                       metrics=[dict(type='IoUMetric', iou_metrics=['mIoU']),
                                dict(type='TinySaverMetric')])
 val_evaluator = test_evaluator
-train_dataloader = None  # inference only
