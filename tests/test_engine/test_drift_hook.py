@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from mmengine.logging import MessageHub
 
 from tinysaver_mm.core import drift_reference
 from tinysaver_mm.engine import TinySaverDriftHook
@@ -33,7 +34,8 @@ def _calib(tmp_path, model, reference_conf, **extra):
 
 
 def _stream(hook, model, batches=20, n=16):
-    runner = SimpleNamespace(model=model, logger=_Logger())
+    runner = SimpleNamespace(model=model, logger=_Logger(),
+                             message_hub=MessageHub.get_instance('test_drift_hook'))
     hook.before_test_epoch(runner)
     answered = []
     for i in range(batches):
@@ -100,7 +102,8 @@ def test_level_outside_open_interval_refused(tmp_path, level):
 
 def test_calibration_of_another_cascade_or_rule_refused(tmp_path):
     model = ClsCase().build(threshold=0.5)
-    runner = SimpleNamespace(model=model, logger=_Logger())
+    runner = SimpleNamespace(model=model, logger=_Logger(),
+                             message_hub=MessageHub.get_instance('test_drift_hook'))
     bad_fp = _calib(tmp_path, model, np.ones(10) * 0.9,
                     fingerprints=dict(saver='00' * 32, base=None))
     with pytest.raises(ValueError, match='another saver'):

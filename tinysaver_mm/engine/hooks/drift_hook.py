@@ -56,7 +56,7 @@ class TinySaverDriftHook(Hook):
         FileNotFoundError: If the calibration file does not exist.
     """
 
-    priority = 'ABOVE_NORMAL'  # before LoggerHook, so the fields are logged
+    priority = 'ABOVE_NORMAL'  # before LoggerHook, which logs the message hub's fields
 
     def __init__(self, calibration: str, level: float = 0.01, on_drift: Optional[str] = None,
                  first: int = 100, test: str = 'checkpoints', shift: float = 0.05,
@@ -174,30 +174,38 @@ class TinySaverDriftHook(Hook):
         """Feed the batch's saver confidences to the monitor."""
         self._after_iter(runner, outputs)
 
-    def _fields(self, metrics) -> None:
+    def _fields(self, runner, metrics, mode: str) -> None:
+        """Add the drift fields to the epoch's metrics and to the logged epoch line.
+
+        mmengine's ``RuntimeInfoHook`` (priority VERY_HIGH) has already copied
+        the metrics into the message hub, where ``LoggerHook`` reads the
+        epoch line and the JSON log from; the fields go there too, as it
+        would have put them (``{mode}/{key}``).
+        """
         if self.cusum is not None:
             c = self.cusum
-            if metrics is not None:
-                metrics.update({'tinysaver/drift_detected': float(bool(c.alarms)),
-                                'tinysaver/drift_alarms': len(c.alarms),
-                                'tinysaver/drift_images_seen': c.seen,
-                                'tinysaver/drift_detected_at': c.alarms[0]['at'] if c.alarms
-                                else -1})
-            return
-        m, st = self.monitor, self.monitor.statistic
+            fields = {'tinysaver/drift_detected': float(bool(c.alarms)),
+                      'tinysaver/drift_alarms': len(c.alarms),
+                      'tinysaver/drift_images_seen': c.seen,
+                      'tinysaver/drift_detected_at': c.alarms[0]['at'] if c.alarms else -1}
+        else:
+            m, st = self.monitor, self.monitor.statistic
+            fields = {'tinysaver/drift_detected': float(m.detected),
+                      'tinysaver/drift_exit_pvalue': st['exit_pvalue'],
+                      'tinysaver/drift_ks': st['ks'],
+                      'tinysaver/drift_ks_pvalue': st['ks_pvalue'],
+                      'tinysaver/drift_images_seen': m.seen,
+                      'tinysaver/drift_detected_at': -1 if m.detected_at is None
+                      else m.detected_at}
         if metrics is not None:
-            metrics.update({'tinysaver/drift_detected': float(m.detected),
-                            'tinysaver/drift_exit_pvalue': st['exit_pvalue'],
-                            'tinysaver/drift_ks': st['ks'],
-                            'tinysaver/drift_ks_pvalue': st['ks_pvalue'],
-                            'tinysaver/drift_images_seen': m.seen,
-                            'tinysaver/drift_detected_at': -1 if m.detected_at is None
-                            else m.detected_at})
+            metrics.update(fields)
+        for key, value in fields.items():  # floats: the log processor averages scalars
+            runner.message_hub.update_scalar(f'{mode}/{key}', float(value))
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        """Add the drift fields to the epoch's metrics."""
-        self._fields(metrics)
+        """Add the drift fields to the epoch's metrics and log."""
+        self._fields(runner, metrics, 'val')
 
     def after_test_epoch(self, runner, metrics=None) -> None:
-        """Add the drift fields to the epoch's metrics."""
-        self._fields(metrics)
+        """Add the drift fields to the epoch's metrics and log."""
+        self._fields(runner, metrics, 'test')
