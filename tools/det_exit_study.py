@@ -21,13 +21,15 @@ def main():
     p.add_argument('--out', required=True, help='summary JSON (a PNG is written beside it)')
     p.add_argument('--max-drops', type=float, nargs='+', default=[0.005, 0.01])
     p.add_argument('--oric-context', type=int, default=99)
-    p.add_argument('--oric-draws', type=int, default=8)
+    p.add_argument('--oric-draws', type=int, default=4)
+    p.add_argument('--oric-cache', help='folder keeping each part\'s ORIC for reuse')
     p.add_argument('--policies', nargs='+', choices=sorted(STUDY_POLICIES))
     p.add_argument('--overwrite', action='store_true')
     a = p.parse_args()
     s = det_exit_study(a.holdout, a.val, a.out, a.train, a.flip_holdout, a.flip_val, a.shipped,
                        a.max_drops, oric_context=a.oric_context, oric_draws=a.oric_draws,
-                       policies=a.policies, overwrite=a.overwrite)
+                       policies=a.policies, overwrite=a.overwrite,
+                       oric_cache=a.oric_cache)
     print(json.dumps(s['signal'], indent=1))
     print('written:', a.out)
 

@@ -76,3 +76,28 @@ def test_study_reports_every_policy_with_holdout_and_val_thresholds(tmp_path):
     with pytest.raises(ValueError, match='larger than the 39 other images'):
         det_exit_study(hold, val, str(tmp_path / 'x.json'), oric_context=200, oric_draws=1,
                        policies=['head_oric'], log=lambda *_: None)
+
+
+def test_train_evaluator_chooses_the_target_on_the_calibration_half(tmp_path):
+    from tinysaver_mm.apis import train_evaluator
+    from tinysaver_mm.models.detectors import TinySaverSetEvaluatorHead
+    from tinysaver_mm.utils import load_checkpoint_strict
+    hold = _records(tmp_path / 'h', 120, 3, 'holdout')
+    extra = _records(tmp_path / 'e', 60, 5, 'extra')
+    out = str(tmp_path / 'ev.pth')
+    s = train_evaluator(hold, out, max_drop=0.02, target='auto', head_type='set',
+                        extra_records=extra, oric_context=20, oric_draws=1, steps=30)
+    choice = s['target_choice']['calib_macs_saved_pct']
+    assert set(choice) == {'binary', 'oric'}
+    assert s['exit_target'] == max(choice, key=lambda t: (choice[t], t == 'binary'))
+    assert s['num_fit_extra'] == 60 and s['head_cfg']['target'] == s['exit_target']
+    cfg = {k: v for k, v in s['head_cfg'].items() if k != 'type'}
+    load_checkpoint_strict(TinySaverSetEvaluatorHead(**cfg), out)
+    other = 'oric' if s['exit_target'] == 'binary' else 'binary'
+    with pytest.raises(ValueError, match=f"configured with target='{other}'"):
+        load_checkpoint_strict(TinySaverSetEvaluatorHead(**dict(cfg, target=other)), out)
+    with pytest.raises(ValueError, match='larger than the 59 other images'):
+        train_evaluator(hold, str(tmp_path / 'x.pth'), target='oric', extra_records=extra,
+                        oric_context=100, oric_draws=1, steps=5)
+    with pytest.raises(ValueError, match="target='gain'"):
+        train_evaluator(hold, str(tmp_path / 'x.pth'), target='gain')

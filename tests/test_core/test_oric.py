@@ -115,3 +115,21 @@ def test_oric_refuses_entries_missing_images(tmp_path):
     with pytest.raises(ValueError, match=rf'base has no per-image COCO entries .*\[{ids[2]}\]'):
         oric_scores(s.complete_by_image(), partial, ids, 3, 1)
     oric_scores(s.complete_by_image(), b.complete_by_image(), ids, 3, 1)  # accepted
+
+
+def test_oric_equals_the_difference_of_dataset_ap_brute_force(tmp_path):
+    """A larger context than the pycocotools test, against core.dataset_ap on each set."""
+    ids, _, _, s, b = _entries(tmp_path, seed=4, num_images=40)
+    sv, bs = s.complete_by_image(), b.complete_by_image()
+    context, draws, seed = 17, 2, 3
+    ours = oric_scores(sv, bs, ids, context, draws, seed)
+    rng = np.random.default_rng(seed)
+    n = len(ids)
+    for k in range(n):
+        others = np.delete(np.arange(n), k)
+        diffs = []
+        for _ in range(draws):
+            ctx = {ids[j]: sv[ids[j]] for j in rng.choice(others, context, replace=False)}
+            diffs.append(np.nan_to_num(dataset_ap({**ctx, ids[k]: bs[ids[k]]})
+                                       - dataset_ap({**ctx, ids[k]: sv[ids[k]]}), nan=0.0))
+        assert ours[k] == pytest.approx((context + 1) * np.mean(diffs), abs=1e-12)

@@ -7,6 +7,7 @@ each allowed mAP drop, and reported on the val records with that threshold
 (an upper bound: a threshold tuned on val is not a result). The oracles (per
 image AP gain, ORIC) show what a perfect signal of each kind would save.
 """
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
@@ -46,6 +47,7 @@ class _Part:
                  coco=None):
         meta = rec['meta']
         self.name, self.ids = name, rec['img_ids'][sl]
+        self.source = osp.splitext(osp.basename(rec.get('path', 'records')))[0]
         self.shapes = rec['ori_shapes'][sl].tolist()
         self.saver_inst, self.base_inst = instances_of(rec, 'saver')[sl], \
             instances_of(rec, 'base')[sl]
@@ -64,9 +66,20 @@ class _Part:
         self.empty = np.array([len(p.scores) == 0 for p in self.saver_inst])
         self.oric = None
 
-    def with_oric(self, context: int, draws: int) -> '_Part':
-        if self.oric is None:
-            self.oric = oric_of(self.saver, self.base, context, draws)
+    def with_oric(self, context: int, draws: int, cache: Optional[str] = None) -> '_Part':
+        """Compute (or reuse from ``cache``, keyed by the images and settings) ORIC."""
+        path = None
+        if cache:
+            os.makedirs(cache, exist_ok=True)
+            path = osp.join(cache, f'oric_{self.source}_{self.name}_c{context}_d{draws}.npz')
+            if osp.exists(path):
+                got = np.load(path)
+                if np.array_equal(got['img_ids'], self.ids):
+                    self.oric = got['oric']
+                    return self
+        self.oric = oric_of(self.saver, self.base, context, draws)
+        if path:
+            np.savez(path, img_ids=self.ids, oric=self.oric)
         return self
 
     def summary(self) -> dict:
@@ -130,7 +143,7 @@ def det_exit_study(holdout: str, val: str, out: str, train: Optional[str] = None
                    oric_draws: int = ORIC_NUM_DRAWS, steps: int = 300,
                    weight_decay: float = 0.1, seed: int = 0,
                    policies: Optional[Sequence[str]] = None, overwrite: bool = False,
-                   log=print) -> dict:
+                   oric_cache: Optional[str] = None, log=print) -> dict:
     """Compare detection exit policies on val, each fitted and calibrated on holdout.
 
     Args:
@@ -151,6 +164,8 @@ def det_exit_study(holdout: str, val: str, out: str, train: Optional[str] = None
         policies (Sequence[str], optional): Names of :data:`STUDY_POLICIES`
             to run (default: every one whose records are given).
         overwrite (bool): Replace ``out`` and its PNG.
+        oric_cache (str, optional): Folder keeping each part's ORIC (reused
+            when the same records, images and settings come again).
         log (Callable): Progress messages.
 
     Returns:
@@ -168,6 +183,9 @@ def det_exit_study(holdout: str, val: str, out: str, train: Optional[str] = None
     recs = {'holdout': load_det_records(holdout), 'val': load_det_records(val)}
     if train:
         recs['train'] = load_det_records(train)
+    for path, rec in ((holdout, recs['holdout']), (val, recs['val']), (train, recs.get('train'))):
+        if rec is not None:
+            rec['path'] = path
     flips = {k: load_det_records(p) for k, p in (('holdout', flip_holdout), ('val', flip_val))
              if p}
     for k, r in list(recs.items()) + [(f'flipped {k}', r) for k, r in flips.items()]:
@@ -187,7 +205,7 @@ def det_exit_study(holdout: str, val: str, out: str, train: Optional[str] = None
     for p in parts:
         log(f'ORIC of {p.name} ({len(p.ids)} images, context {oric_context}, '
             f'{oric_draws} draws)')
-        p.with_oric(oric_context, oric_draws)
+        p.with_oric(oric_context, oric_draws, oric_cache)
     wanted = list(policies or [k for k, v in STUDY_POLICIES.items()
                                if ('train' not in v[2] or train) and (not v[3] or has_flip)])
     unknown = sorted(set(wanted) - set(STUDY_POLICIES))
