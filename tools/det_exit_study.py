@@ -24,12 +24,15 @@ def main():
     p.add_argument('--oric-draws', type=int, default=4)
     p.add_argument('--oric-cache', help='folder keeping each part\'s ORIC for reuse')
     p.add_argument('--policies', nargs='+', choices=sorted(STUDY_POLICIES))
+    p.add_argument('--extend', action='store_true',
+                   help='add the study to --out, an existing train_evaluator.py summary of the '
+                   'same holdout records (needs --overwrite)')
     p.add_argument('--overwrite', action='store_true')
     a = p.parse_args()
     s = det_exit_study(a.holdout, a.val, a.out, a.train, a.flip_holdout, a.flip_val, a.shipped,
                        a.max_drops, oric_context=a.oric_context, oric_draws=a.oric_draws,
                        policies=a.policies, overwrite=a.overwrite,
-                       oric_cache=a.oric_cache)
+                       oric_cache=a.oric_cache, extend=a.extend)
     print(json.dumps(s['signal'], indent=1))
     print('written:', a.out)
 

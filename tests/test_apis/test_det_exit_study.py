@@ -101,3 +101,21 @@ def test_train_evaluator_chooses_the_target_on_the_calibration_half(tmp_path):
                         oric_context=100, oric_draws=1, steps=5)
     with pytest.raises(ValueError, match="target='gain'"):
         train_evaluator(hold, str(tmp_path / 'x.pth'), target='gain')
+
+
+def test_study_extends_the_train_evaluator_summary_of_the_same_records(tmp_path):
+    hold = _records(tmp_path / 'h', 80, 3, 'holdout')
+    val = _records(tmp_path / 'v', 60, 4, 'val')
+    summary = tmp_path / 'ev.json'
+    summary.write_text(json.dumps(dict(records=hold, policies={'x': 1})))
+    kw = dict(oric_context=20, oric_draws=1, steps=5, policies=['head_binary'],
+              log=lambda *_: None, extend=True)
+    with pytest.raises(OutputExistsError):
+        det_exit_study(hold, val, str(summary), **kw)
+    det_exit_study(hold, val, str(summary), overwrite=True, **kw)
+    got = json.loads(summary.read_text())
+    assert got['policies'] == {'x': 1} and 'head_binary' in got['study']['study']
+    assert (tmp_path / 'ev_study.png').exists()
+    summary.write_text(json.dumps(dict(records=val)))
+    with pytest.raises(ValueError, match='not the holdout records'):
+        det_exit_study(hold, val, str(summary), overwrite=True, **kw)
