@@ -7,7 +7,7 @@ tinysaver_mm/apis/det_exit_study.py. Run by tools/det_exit_study.sh.
 import argparse
 import json
 
-from tinysaver_mm.apis.det_exit_study import STUDY_POLICIES, det_exit_study
+from tinysaver_mm.apis.det_exit_study import STUDY_POLICIES, det_exit_study, study_table
 
 
 def main():
@@ -34,6 +34,7 @@ def main():
                        policies=a.policies, overwrite=a.overwrite,
                        oric_cache=a.oric_cache, extend=a.extend)
     print(json.dumps(s['signal'], indent=1))
+    print(study_table(s))
     print('written:', a.out)
 
 

@@ -24,7 +24,7 @@ from .det_exit_targets import TARGET_DOCS, exit_targets, fit_det_head, oric_of
 from .det_records import check_det_aligned, instances_of, load_det_records
 from .exit_head_training import head_macs
 
-__all__ = ['det_exit_study', 'STUDY_POLICIES']
+__all__ = ['det_exit_study', 'study_table', 'STUDY_POLICIES']
 
 # name: (head, target, fitting records, flipped view, weight decay). The +train heads
 # use weight decay 0.01: on 3,500 fitting images it gave the higher Spearman with ORIC on
@@ -337,3 +337,36 @@ def _plot(rows: Dict[str, dict], vp: _Part, summary: dict, path: str) -> None:
                        vp.base.map(), summary['gmacs']['saver'], summary['gmacs']['base'],
                        path, f'val records; dots: holdout-fitted thresholds at max drop '
                        f'{summary["max_drops"][-1]}', marks=marks)
+
+
+def study_table(study: dict) -> str:
+    """The study's val figures as a markdown table (one row per policy).
+
+    Args:
+        study (dict): :func:`det_exit_study`'s summary (or the ``'study'``
+            key of an extended ``train_evaluator`` summary).
+
+    Returns:
+        str: Markdown: per allowed drop, the holdout-fitted threshold's MACs
+        saved / mAP drop on val (marked when over the drop) and the best val
+        threshold's MACs saved; the Spearman of the policy's score with
+        -ORIC and -gain on the holdout's calibration half.
+    """
+    drops = [str(d) for d in study['max_drops']]
+    head = ['policy'] + [f'≤ {float(d) * 100:g} pt: holdout-fitted (val saved / drop)'
+                         for d in drops] + [f'≤ {float(d) * 100:g} pt: best val threshold'
+                                            for d in drops] + ['ρ(−ORIC), ρ(−gain), holdout']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for name, row in study['study'].items():
+        cells = [f'`{name}`']
+        for d in drops:
+            h = row['at'][d]['val_holdout_fitted']
+            over = '' if h['within_drop'] else ' (over)'
+            cells.append(f"{h['macs_saved_pct']:.1f} % / {100 * h['map_drop']:.2f}{over}")
+        for d in drops:
+            cells.append(f"{row['at'][d]['val_best_threshold']['macs_saved_pct']:.1f} %")
+        sig = study['signal'].get(name, {}).get('holdout_calib')
+        cells.append('—' if sig is None else
+                     f"{sig['spearman_neg_oric']:.3f}, {sig['spearman_neg_gain']:.3f}")
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
