@@ -21,7 +21,7 @@ def main():
     p.add_argument('--out', required=True, help='summary JSON (a PNG is written beside it)')
     p.add_argument('--max-drops', type=float, nargs='+', default=[0.005, 0.01])
     p.add_argument('--oric-context', type=int, default=99)
-    p.add_argument('--oric-draws', type=int, default=4)
+    p.add_argument('--oric-draws', type=int, default=2)
     p.add_argument('--oric-cache', help='folder keeping each part\'s ORIC for reuse')
     p.add_argument('--policies', nargs='+', choices=sorted(STUDY_POLICIES))
     p.add_argument('--extend', action='store_true',

@@ -50,7 +50,7 @@ def main():
     p.add_argument('--extra-records', help='detection: more records fitting the head (e.g. '
                    'the training split, tools/record_det_views.py --split train --flip random)')
     p.add_argument('--oric-context', type=int, default=99, help='ORIC context size')
-    p.add_argument('--oric-draws', type=int, default=4, help='ORIC context draws per image')
+    p.add_argument('--oric-draws', type=int, default=2, help='ORIC context draws per image')
     p.add_argument('--steps', type=int, default=300)
     p.add_argument('--weight-decay', type=float, default=0.1)
     p.add_argument('--seed', type=int, default=0)

@@ -19,8 +19,10 @@ Only the categories in which image ``i`` has entries differ between the two
 answers, and the categories with ground truth are the same in both, so each
 draw accumulates just those categories.
 
-Defaults: context ``|E| = 99`` other images (sets of 100) and 4 draws per
-image; both are stored with every target built from them.
+Defaults: context ``|E| = 99`` other images (sets of 100) and 2 draws per
+image; both are stored with every target built from them. On the holdout's
+calibration half of the embedded detection set (500 images), two independent
+2-draw estimates agree at Spearman 0.96 (``tools/oric_repeatability.py``).
 
 Plain numpy.
 """
@@ -33,7 +35,7 @@ from .det_quality import COCO_REC_THRS
 __all__ = ['ORIC_CONTEXT_SIZE', 'ORIC_NUM_DRAWS', 'check_entries_cover', 'oric_scores']
 
 ORIC_CONTEXT_SIZE = 99
-ORIC_NUM_DRAWS = 4
+ORIC_NUM_DRAWS = 2
 _ENTRY_KEYS = ('dtScores', 'dtMatches', 'dtIgnore', 'gtIgnore', 'category_id')
 
 
