@@ -26,10 +26,12 @@ from .exit_head_training import head_macs
 
 __all__ = ['det_exit_study', 'study_table', 'STUDY_POLICIES']
 
-# name: (head, target, fitting records, flipped view, weight decay). The +train heads
-# use weight decay 0.01: on 3,500 fitting images it gave the higher Spearman with ORIC on
-# the holdout's calibration half than 0.1 (0.345 vs 0.329, ORIC target), while on the
-# holdout's 500 alone 0.1 was best (0.327 vs 0.238); val played no part in either choice.
+# name: (head, target, fitting records, flipped view, weight decay). Weight decay 0.1 (the
+# shipped head's) except the +train heads, 0.01: on 3,500 fitting images it gave the ORIC
+# target's head a higher Spearman with -ORIC on the holdout's calibration half (0.345 vs
+# 0.329) and the binary target's a higher one with -gain (0.303 vs 0.257; with -ORIC lower,
+# 0.236 vs 0.303); on the holdout's 500 alone 0.1 was best for every head. Figures:
+# tools/det_head_selection.py (holdout only; val played no part).
 STUDY_POLICIES = {
     'head_binary': ('mlp', 'binary', 'holdout', False, 0.1),
     'head_oric': ('mlp', 'oric', 'holdout', False, 0.1),
