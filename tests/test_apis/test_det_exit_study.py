@@ -8,7 +8,7 @@ import torch
 pytest.importorskip('mmdet')
 pytest.importorskip('pycocotools')
 
-from tinysaver_mm.apis.det_exit_study import det_exit_study  # noqa: E402
+from tinysaver_mm.apis.det_exit_study import det_exit_study, study_table  # noqa: E402
 from tinysaver_mm.apis.det_exit_targets import exit_targets, oric_of  # noqa: E402
 from tinysaver_mm.apis.det_records import _pack, instances_of, load_det_records  # noqa: E402
 from tinysaver_mm.evaluation.functional import CocoEntries, routed_figures  # noqa: E402
@@ -71,6 +71,10 @@ def test_study_reports_every_policy_with_holdout_and_val_thresholds(tmp_path):
         at['val_holdout_fitted']['macs_saved_pct'] - 1e-9 or \
         not at['val_holdout_fitted']['within_drop']
     assert -1 <= s['signal']['head_oric']['holdout_calib']['spearman_neg_oric'] <= 1
+    table = study_table(s).splitlines()
+    assert len(table) == 2 + len(s['study'])
+    h = at['val_holdout_fitted']
+    assert f"| `max_score` | " in table[2] and f"{h['macs_saved_pct']:.1f} %" in table[2]
     with pytest.raises(OutputExistsError):
         det_exit_study(hold, val, out, oric_context=20, oric_draws=2, log=lambda *_: None)
     with pytest.raises(ValueError, match='larger than the 39 other images'):
