@@ -12,10 +12,17 @@
 #   python tools/calibrate.py records/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist_holdout_{saver,exit1,exit2,exit3,base}.npz \
 #       --target drop --epsilon 0.001
 # Evaluate: python tools/test.py configs/fashion_mnist/tinysaver-esn_resnet18-w4s2_resnet18-w16_fmnist.py
-_base_ = [
-    './tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py',
-    '../_base_/schedules/esn_adamw.py',
+_base_ = './tinysaver_resnet18-w4s2_resnet18-w16_fmnist.py'
+# The exits train: the cascade config's inference-only loop and optimiser are replaced by
+# the schedule of ../_base_/schedules/esn_adamw.py (AdamW, cosine to zero per iteration),
+# restated here because mmengine refuses a key that two sibling bases define.
+max_epochs = 10
+optim_wrapper = dict(_delete_=True, optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
+         eta_min=0.0, convert_to_iter_based=True),
 ]
+train_cfg = dict(_delete_=True, by_epoch=True, max_epochs=max_epochs, val_interval=1)
 model = dict(
     type='TinySaverESN',
     exits=dict(dim=64, num_attn_layers=2, num_heads=2, after=[0, 1, 2], saver_token=True,
@@ -26,7 +33,7 @@ model = dict(
     threshold=[0.8895104300975799, 0.8829981487989426, 0.8718461322784424, 0.6838536804914475])
 # the zoo's training split and augmentation (the cascade config turned training off)
 train_dataloader = dict(
-    _delete_=True,  # the cascade config has none
+    _delete_=True,  # not the cascade config's (the data set base's, unused there)
     batch_size=128,
     num_workers=2,
     persistent_workers=True,

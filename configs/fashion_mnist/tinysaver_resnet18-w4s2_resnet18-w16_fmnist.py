@@ -10,6 +10,7 @@ _base_ = [
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/default_runtime.py',
     '../_base_/cascades/inference_runtime.py',
+    '../_base_/cascades/inference_only.py',
 ]
 model = dict(
     type='TinySaverClassifier',
@@ -26,5 +27,6 @@ test_evaluator = [
     dict(type='TinySaverMetric'),
 ]
 val_evaluator = test_evaluator
-# The cascade is for inference: train the saver and the base separately.
-train_dataloader = None
+# The cascade is for inference: it keeps the stages' training data as train_dataloader
+# (the data set base's: what browse_dataset.py shows), and its train loop refuses
+# training, naming the saver's and the base's configs to train instead.

@@ -1,6 +1,6 @@
-"""Host tools that read a cascade config's training data (issue 25, case 4).
+"""Host tools that read a cascade config's training data.
 
-The detection and segmentation cascade configs keep their stages' training
+The classification, detection and segmentation cascade configs keep their stages' training
 data as ``train_dataloader`` (``configs/_base_/cascades/inference_only.py``),
 so the host tools that read it (``browse_dataset.py``, mmdet's
 ``analyze_results.py``) get the same data as on a stage's own config; training such a config is refused at once
@@ -10,7 +10,7 @@ import os
 import sys
 
 import pytest
-from host_entry_helpers import DET_CFG, SEG_CFG, host_tool, need_data, run
+from host_entry_helpers import CLS_CFG, DET_CFG, SEG_CFG, host_tool, need_data, run
 
 FEW = ['train_dataloader.dataset.indices=3', 'train_dataloader.num_workers=0',
        'train_dataloader.persistent_workers=False']
@@ -24,6 +24,30 @@ def test_mmdet_browse_dataset_shows_the_stages_training_data(tmp_path):
                '--output-dir', tmp_path, '--not-show', '--cfg-options', *FEW, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(os.listdir(tmp_path)) == 3  # one drawn image per training sample
+
+
+@pytest.mark.slow
+def test_mmpretrain_browse_dataset_shows_the_stages_training_data(tmp_path):
+    pytest.importorskip('mmpretrain')
+    need_data('fashion_mnist/train-images-idx3-ubyte')
+    # --mode original: the default 'transformed' drawing fails in mmpretrain's own script with
+    # this matplotlib (adjust_bbox() needs a renderer), on a stage's config too
+    proc = run(sys.executable, host_tool('mmpretrain', 'visualization', 'browse_dataset.py'),
+               CLS_CFG, '--output-dir', tmp_path, '--show-number', '3', '--mode', 'original',
+               '--cfg-options', 'train_dataloader.num_workers=0',
+               'train_dataloader.persistent_workers=False', timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(os.listdir(tmp_path)) == 3  # the default train phase: one image per sample
+
+
+@pytest.mark.slow
+def test_mmpretrain_train_py_on_the_cascade_config_is_refused_naming_the_stages(tmp_path):
+    pytest.importorskip('mmpretrain')
+    proc = run(sys.executable, host_tool('mmpretrain', 'train.py'), CLS_CFG, '--work-dir',
+               tmp_path, timeout=600)
+    assert proc.returncode != 0
+    assert 'TinySaverClassifier is an inference cascade: it does not train' in proc.stderr
+    assert 'resnet18-w4s2_fmnist.py' in proc.stderr  # the saver's own config
 
 
 @pytest.mark.slow
@@ -41,7 +65,7 @@ def test_cascade_configs_keep_a_whole_training_setup_for_the_runner():
     """mmengine's Runner takes train_dataloader, train_cfg and optim_wrapper together; the
     training data is the saver's own config's (what browse_dataset.py shows for either)."""
     from mmengine.config import Config
-    for path in (DET_CFG, SEG_CFG):
+    for path in (CLS_CFG, DET_CFG, SEG_CFG):
         cfg = Config.fromfile(path)
         stage = Config.fromfile(cfg.model.base.cfg_path)
         assert cfg.train_dataloader.dataset.to_dict() == stage.train_dataloader.dataset.to_dict()
