@@ -34,8 +34,8 @@ done
 step "data: $DATA"
 
 # 2. Fast path: everything was installed by this script and still imports.
-if [ -f "$STAMP" ] && cmp -s "$STAMP" <(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/requirements/deploy.txt" "$ROOT/setup.py") \
-   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, onnxruntime, tinysaver_mm" 2>/dev/null; then
+if [ -f "$STAMP" ] && cmp -s "$STAMP" <(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/requirements/deploy.txt" "$ROOT/requirements/serve.txt" "$ROOT/setup.py") \
+   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, mmseg, mmseg.models, onnxruntime, ray.serve, tinysaver_mm" 2>/dev/null; then
   step "python stack present in $VENV"
   exit 0
 fi
@@ -69,5 +69,8 @@ SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 # --- end mim -------------------------------------------------------------------------------
 step "pip: onnx, onnxruntime (requirements/deploy.txt: tools/deploy.py, backend='onnxruntime')"
 pipi -r "$ROOT/requirements/deploy.txt"
-cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/requirements/deploy.txt" "$ROOT/setup.py" > "$STAMP"
+step "pip: ray[serve] (requirements/serve.txt: tinysaver_mm.serving, tools/serve.py)"
+pipi -r "$ROOT/requirements/serve.txt"
+"$PY" -c "import ray.serve" || { echo "install: ray.serve does not import" >&2; exit 1; }
+cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/mim.txt" "$ROOT/requirements/deploy.txt" "$ROOT/requirements/serve.txt" "$ROOT/setup.py" > "$STAMP"
 step "done: $VENV"

@@ -8,7 +8,7 @@
 # images (max box-mAP drop 0.01 there); re-run it after retraining any model.
 _base_ = [
     '../_base_/datasets/fmnist_det.py', '../_base_/det_runtime.py',
-    '../_base_/cascades/inference_runtime.py'
+    '../_base_/cascades/inference_runtime.py', '../_base_/cascades/inference_only.py'
 ]
 model = dict(
     type='TinySaverDetector',
@@ -34,5 +34,3 @@ test_evaluator = [
     dict(type='TinySaverMetric'),
 ]
 val_evaluator = test_evaluator
-# The cascade is for inference: train the detectors and the evaluator separately.
-train_dataloader = None

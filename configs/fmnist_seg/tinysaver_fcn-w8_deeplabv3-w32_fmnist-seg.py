@@ -24,7 +24,9 @@ model = dict(
         'evaluator_fcn_r18v1c-w8_fmnist-seg.pth'),
     exit_rule='evaluator',
     threshold=None)
-test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='TinySaverMetric')]
+# one evaluator dict (host tools set keys on it: mmseg's tools/test.py --out DIR gives
+# output_dir to its first metric, IoUMetric, which writes the masks there as PNGs)
+test_evaluator = dict(type='TinySaverEvaluator',
+                      metrics=[dict(type='IoUMetric', iou_metrics=['mIoU']),
+                               dict(type='TinySaverMetric')])
 val_evaluator = test_evaluator
-# The cascade is for inference: train the segmentors and the evaluator separately.
-train_dataloader = None

@@ -9,10 +9,12 @@
 # writes results/demo_seg.json and results/demo_seg.png.
 _base_ = ['./tinysaver_fcn-w8_deeplabv3-w32_fmnist-seg.py']
 model = dict(report=True)
-test_evaluator = [
-    dict(type='IoUMetric', iou_metrics=['mIoU']),
-    dict(type='TinySaverMetric'),
-    dict(type='TinySaverSegReport', policies='results/evaluator_fmnist_seg.json',
-         out_file='results/demo_seg.json'),
-]
+test_evaluator = dict(
+    type='TinySaverEvaluator',
+    metrics=[
+        dict(type='IoUMetric', iou_metrics=['mIoU']),
+        dict(type='TinySaverMetric'),
+        dict(type='TinySaverSegReport', policies='results/evaluator_fmnist_seg.json',
+             out_file='results/demo_seg.json'),
+    ])
 val_evaluator = test_evaluator

@@ -86,5 +86,5 @@ def test_bad_requests_are_refused_naming_the_value():
         init_cascade(dict(model=dict(type='TinySaverClassifier')))
     with pytest.raises(FileNotFoundError, match='no_such.py'):
         init_cascade('no_such.py')
-    with pytest.raises(ValueError, match="TinySaverESN runs on PyTorch only.*'onnxruntime'"):
+    with pytest.raises(ValueError, match=r"TinySaverESN\(backend='onnxruntime'.*runs on PyTorch only"):
         init_cascade(ESN, backend='onnxruntime', deploy_dir='somewhere')

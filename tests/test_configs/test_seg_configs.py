@@ -78,7 +78,7 @@ def test_seg_config_runs_its_test_pipeline_test_step_and_evaluators(config, tmp_
     import mmcv
     from mmcv.transforms import Compose
     from mmengine.dataset import pseudo_collate
-    from mmengine.evaluator import Evaluator
+    from mmengine.registry import EVALUATOR
     from mmseg.registry import DATASETS, TRANSFORMS
     cfg, model = _cascade(config)
     dataset = cfg.test_dataloader.dataset
@@ -105,7 +105,7 @@ def test_seg_config_runs_its_test_pipeline_test_step_and_evaluators(config, tmp_
         model.threshold = 1.0  # random weights: the image goes on to the base too
         with torch.no_grad():
             out = model.test_step(data)
-        evaluator = Evaluator(cfg.test_evaluator)
+        evaluator = EVALUATOR.build(cfg.test_evaluator)
         evaluator.dataset_meta = meta
         evaluator.process(out, data)
         metrics = evaluator.evaluate(1)

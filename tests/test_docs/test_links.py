@@ -11,10 +11,6 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOCS = sorted(['README.md'] + [osp.relpath(p, ROOT) for p in
                                glob.glob(osp.join(ROOT, 'docs', '**', '*.md'), recursive=True)
                                + glob.glob(osp.join(ROOT, 'configs', '*', 'README.md'))])
-# written on other branches (host: the host entry points per task; serving); the lead merges
-# them. A pending page is exempt only while it is missing: once it exists it is checked like
-# every other page.
-PENDING = {'docs/en/user_guides/openmmlab_tools.md', 'docs/en/user_guides/serving.md'}
 
 
 def _broken(doc: str, text: str = None) -> list:
@@ -28,8 +24,7 @@ def _broken(doc: str, text: str = None) -> list:
             osp.join(ROOT, doc)
         rel = osp.relpath(full, ROOT)
         if not osp.exists(full):
-            if rel not in PENDING:
-                bad.append(f'{doc}:{line}: {target} -> {rel} does not exist')
+            bad.append(f'{doc}:{line}: {target} -> {rel} does not exist')
             continue
         if anchor and full.endswith('.md') and anchor not in anchors(open(full).read()):
             bad.append(f'{doc}:{line}: {target}: no heading of {rel} has the anchor #{anchor}')
@@ -50,20 +45,8 @@ def test_the_docs_have_their_pages():
         assert osp.isfile(osp.join(ROOT, 'docs', 'en', p)), p
     index = open(osp.join(ROOT, 'docs', 'en', 'index.md')).read()
     linked = {osp.normpath(t.partition('#')[0]) for _, t in links(index)}
-    for p in [p for p in pages if p != 'index.md'] + ['user_guides/openmmlab_tools.md',
-                                                      'user_guides/serving.md']:
+    for p in [p for p in pages if p != 'index.md'] + ['user_guides/openmmlab_tools.md', 'user_guides/serving.md']:
         assert p in linked, f'docs/en/index.md does not link {p}'
-
-
-def test_only_a_missing_pending_page_is_exempt():
-    for page in PENDING:
-        rel = osp.relpath(page, 'docs/en')
-        if osp.exists(osp.join(ROOT, page)):  # merged: its anchors are checked like any page's
-            assert _broken('docs/en/index.md', f'[x]({rel}#no-such-heading)')
-        else:  # the page itself is exempt, not a typo of its name nor another missing page
-            assert not _broken('docs/en/index.md', f'[x]({rel})')
-    assert _broken('docs/en/index.md', '[x](user_guides/servng.md)')
-    assert _broken('docs/en/index.md', '[x](user_guides/nope.md)')
 
 
 def test_the_checker_catches_a_broken_file_and_anchor():

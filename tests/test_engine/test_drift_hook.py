@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from mmengine.logging import MessageHub
 
 from tinysaver_mm.core import drift_reference
 from tinysaver_mm.engine import TinySaverDriftHook
@@ -33,7 +34,8 @@ def _calib(tmp_path, model, reference_conf, **extra):
 
 
 def _stream(hook, model, batches=20, n=16):
-    runner = SimpleNamespace(model=model, logger=_Logger())
+    runner = SimpleNamespace(model=model, logger=_Logger(),
+                             message_hub=MessageHub.get_instance('test_drift_hook'))
     hook.before_test_epoch(runner)
     answered = []
     for i in range(batches):
@@ -100,7 +102,8 @@ def test_level_outside_open_interval_refused(tmp_path, level):
 
 def test_calibration_of_another_cascade_or_rule_refused(tmp_path):
     model = ClsCase().build(threshold=0.5)
-    runner = SimpleNamespace(model=model, logger=_Logger())
+    runner = SimpleNamespace(model=model, logger=_Logger(),
+                             message_hub=MessageHub.get_instance('test_drift_hook'))
     bad_fp = _calib(tmp_path, model, np.ones(10) * 0.9,
                     fingerprints=dict(saver='00' * 32, base=None))
     with pytest.raises(ValueError, match='another saver'):
@@ -114,3 +117,32 @@ def test_calibration_of_another_cascade_or_rule_refused(tmp_path):
         TinySaverDriftHook(str(no_ref))
     with pytest.raises(ValueError, match='on_drift'):
         TinySaverDriftHook(_calib(tmp_path, model, np.ones(10)), on_drift='saver')
+
+
+def test_cusum_test_alarms_where_the_core_cusum_does(tmp_path):
+    from tinysaver_mm.core.cusum import ExitCUSUM
+    case = ClsCase()
+    model = case.build(threshold=0.5)
+    ref = np.r_[np.full(50, 0.1), np.full(950, 0.9)]  # calibrated exit ratio 0.95
+    hook = TinySaverDriftHook(_calib(tmp_path, model, ref), test='cusum', on_drift='base',
+                              shift=0.1, false_alarms_per_10k=10)
+    runner = SimpleNamespace(model=model, logger=_Logger())
+    hook.before_test_epoch(runner)
+    exited = []
+    for i in range(20):
+        x = torch.randint(0, 256, (16, 1, 8, 8), generator=torch.Generator().manual_seed(i),
+                          dtype=torch.uint8)
+        out = model.predict(x.float())
+        hook.after_test_iter(runner, i, None, out)
+        exited += [float(ds.exit_score) >= 0.5 for ds in out]
+    metrics = {}
+    hook.after_test_epoch(runner, metrics)
+    replay = ExitCUSUM(0.95, shift=0.1, false_alarms_per_10k=10)
+    replay.update(exited)
+    assert replay.alarms, 'the live exit ratio should be far from 0.95'
+    assert metrics['tinysaver/drift_detected_at'] == replay.alarms[0]['at']
+    assert metrics['tinysaver/drift_images_seen'] == 320
+    assert model.route_to_last is True
+    assert any('CUSUM' in w for w in runner.logger.warnings)
+    with pytest.raises(ValueError, match="test='wald'"):
+        TinySaverDriftHook(_calib(tmp_path, model, ref), test='wald')

@@ -36,7 +36,7 @@ from .records import (check_aligned, load_det_records, load_exits, load_pair, lo
 from .runner import (build_runner, check_dataset_cfg, check_nonempty, finish_distributed,
                      load_cfg, run_test, run_train)
 from .select_saver import select_saver, zoo_prefilter
-from .studies import drift_study, esn_report, evaluator_exits, guarantee_report, multistage_report
+from .studies import cusum_study, drift_study, esn_report, evaluator_exits, guarantee_report, multistage_report
 
 __all__ = [
     # build and run
@@ -58,7 +58,7 @@ __all__ = [
     'run_benchmark', 'run_operating_point', 'benchmark_stages', 'end_to_end_throughput',
     'pytorch_options_study', 'read_rows', 'markdown_table', 'goal_report',
     # studies
-    'guarantee_report', 'multistage_report', 'esn_report', 'evaluator_exits', 'drift_study',
+    'guarantee_report', 'multistage_report', 'esn_report', 'evaluator_exits', 'drift_study', 'cusum_study',
     # the method's maths and file helpers the tools use
     'AccuracyDropCalibrator', 'cascade_macs_per_image', 'confidence_scores', 'check_outputs',
     'publish_checkpoint',

@@ -10,7 +10,6 @@ its model the same way::
     samples = model.test_step({'inputs': images, 'data_samples': None})
 """
 import copy
-import inspect
 import logging
 from typing import Optional, Union
 
@@ -51,22 +50,12 @@ def cascade_scope(cfg: Config, what: Optional[str] = None) -> str:
     return cfg.get('default_scope') or CASCADE_HOSTS[kind]
 
 
-def _set_backend(model_cfg: dict, cls: type, backend: str, deploy_dir: Optional[str],
-                 what: str) -> None:
+def _set_backend(model_cfg: dict, backend: str, deploy_dir: Optional[str], what: str) -> None:
     """Put ``backend``/``deploy_dir`` into a cascade's model config (as ``tools/test.py
-    --cfg-options model.backend=... model.deploy_dir=...`` does), in place.
-
-    Raises:
-        ValueError: If the cascade has no backend other than PyTorch and
-            another one (or a deploy folder) is asked for.
+    --cfg-options model.backend=... model.deploy_dir=...`` does), in place; a
+    different value in the config is announced. The cascade itself refuses a
+    backend it does not have (the ESN runs on PyTorch only).
     """
-    takes = 'backend' in inspect.signature(cls.__init__).parameters
-    if not takes:
-        if backend != 'pytorch' or deploy_dir is not None:
-            raise ValueError(f'{what}: a {cls.__name__} runs on PyTorch only (it takes no '
-                             f'backend); got backend={backend!r}, deploy_dir={deploy_dir!r}. '
-                             "Use backend='pytorch' without a deploy_dir.")
-        return
     had = (model_cfg.get('backend', 'pytorch'), model_cfg.get('deploy_dir'))
     if had != (backend, deploy_dir):
         from mmengine.logging import print_log
@@ -149,7 +138,7 @@ def init_cascade(config: Union[str, Config], checkpoint: Optional[str] = None,
     model_cfg = model_cfg_of(cfg)
     init_default_scope(scope)
     with MODELS.switch_scope_and_registry(scope) as registry:
-        _set_backend(model_cfg, registry.get(model_cfg.type), backend, deploy_dir, what)
+        _set_backend(model_cfg, backend, deploy_dir, what)
         model = registry.build(model_cfg)
     if checkpoint:
         load_checkpoint_strict(model, checkpoint)

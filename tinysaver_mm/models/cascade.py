@@ -42,6 +42,10 @@ from tinysaver_mm.utils import (EXIT_INPUT_KEYS, check_fitted_settings, exit_inp
 
 __all__ = ['BaseCascade', 'CascadeExportError', 'freeze']
 
+#: largest output change, relative to the largest output, that BatchNorm folding may make
+#: to a stage (float rounding) for a part bound to the stage to stay bound
+_FUSED_TOLERANCE = 1e-4
+
 
 def freeze(module: nn.Module) -> nn.Module:
     """Put a module in eval mode with no gradients (a frozen cascade part)."""
@@ -155,13 +159,15 @@ class BaseCascade:
         self._macs: Dict[Tuple[str, Any], int] = {}
         self._trained_for: Dict[str, str] = {}
         self._fingerprints_checked = True
+        self._fused_forms: Dict[bytes, Tuple[bytes, Optional[float]]] = {}
         self._register_load_state_dict_pre_hook(self._check_whole_state_dict)
+        self.register_load_state_dict_post_hook(self._note_fused_forms)
         self._stage_classes: Optional[Tuple[str, ...]] = None
         self.exit_settings: Dict[str, dict] = {}
         self._shipped_settings: Dict[str, dict] = {}
         self._settings_bound = False
         self.calibrated_pipeline: Optional[Tuple[str, dict]] = None
-        class_names, used_default = {}, False
+        class_names, dataset_metas, used_default = {}, {}, False
         for role, spec in specs:
             if not isinstance(spec, dict):
                 raise TypeError(f'{role} must be a dict (a model config or dict(cfg_path=..., '
@@ -193,12 +199,13 @@ class BaseCascade:
                         f'be a {self.stage_scope} model; check the {role}\'s cfg_path/type '
                         '(e.g. a classifier config given to a detection cascade).') from None
             meta = self.load_part(model, ckpt, role)
-            class_names[role] = (meta.get('dataset_meta') or {}).get('classes')
+            dataset_metas[role] = dict(meta.get('dataset_meta') or {})
+            class_names[role] = dataset_metas[role].get('classes')
             setattr(self, role, model)
         if data_preprocessor is not None and not used_default:
             print_log(f'{name}: the data_preprocessor given to the cascade is not used: '
                       'every stage has its own.', 'current', logging.INFO)
-        self._check_label_sets(class_names)
+        self._check_label_sets(class_names, dataset_metas)
         if threshold is not None:  # else the task sets it once its parts are built
             self.threshold = threshold
 
@@ -281,6 +288,38 @@ class BaseCascade:
                 + f') and threshold={self.threshold!r} is a number, which records nothing of what '
                 'it was calibrated with: if it was calibrated for the config file\'s settings it '
                 f'does not hold for these; {self.recalibrate_hint}', 'current', logging.WARNING)
+
+    def refuse_own_cfgs(self, **cfgs: Optional[dict]) -> None:
+        """Refuse a non-empty ``train_cfg``/``test_cfg`` given to the cascade itself.
+
+        Host tools and users set e.g. ``model.test_cfg.score_thr=0.3``; a
+        cascade has none of its own (it does not train, and each stage keeps
+        its own), so the message names the stage override to use instead.
+
+        Raises:
+            ValueError: Naming the key, the stage overrides and the recalibration.
+        """
+        for name, value in cfgs.items():
+            if not value:
+                continue
+            flat = []
+
+            def walk(d, prefix):
+                for k, v in d.items():
+                    if isinstance(v, dict) and v:
+                        walk(v, f'{prefix}{k}.')
+                    else:
+                        flat.append(f'{prefix}{k}={v!r}')
+
+            walk(dict(value), '')
+            first = flat[0] if flat else '...'
+            raise ValueError(
+                f'model.{name}={dict(value)!r}: {type(self).__name__} has no {name} of its own '
+                f'(it does not train, and each stage keeps its own {name}). Set it on a stage '
+                f'instead: --cfg-options model.base.{name}.{first} (in a config: '
+                f'base=dict(cfg_path=..., {name}=dict(...))). The same on the saver '
+                f'(model.saver.{name}.{first}) changes what its exit scores were calibrated '
+                'on: calibrate the threshold (and evaluator) again after changing it.')
 
     def load_part(self, module: nn.Module, checkpoint: Optional[str], role: str,
                   trainable: bool = False) -> dict:
@@ -372,7 +411,14 @@ class BaseCascade:
         n = getattr(head, 'num_classes', None)
         return None if n is None else int(n)
 
-    def _check_label_sets(self, class_names: Dict[str, Optional[Sequence[str]]]) -> None:
+    def _check_label_sets(self, class_names: Dict[str, Optional[Sequence[str]]],
+                          dataset_metas: Optional[Dict[str, dict]] = None) -> None:
+        """Refuse stages of other label sets; keep the stages' class names and palette.
+
+        ``dataset_meta`` gets the base's classes (else the first named stage's)
+        and the palette of the first stage checkpoint, base first, that has
+        one (mmseg's and mmdet's visualisers draw with it).
+        """
         counts = {r: self.stage_num_classes(getattr(self, r)) for r in self.stage_names}
         known = {r: n for r, n in counts.items() if n is not None}
         if len(set(known.values())) > 1:
@@ -390,7 +436,13 @@ class BaseCascade:
         self.num_classes = next(iter(known.values()), None)
         if named:
             self._stage_classes = tuple(named.get('base', next(iter(named.values()))))
-            self.dataset_meta = dict(classes=self._stage_classes)
+            metas = dataset_metas or {}
+            order = ('base', ) + tuple(r for r in self.stage_names if r != 'base')
+            palette = next((metas[r]['palette'] for r in order
+                            if (metas.get(r) or {}).get('palette') is not None), None)
+            self._stage_palette = None if palette is None else list(palette)
+            self.dataset_meta = dict(classes=self._stage_classes) if palette is None else \
+                dict(classes=self._stage_classes, palette=list(palette))
 
     @property
     def dataset_meta(self) -> dict:
@@ -407,14 +459,20 @@ class BaseCascade:
     def dataset_meta(self, meta: Optional[dict]) -> None:
         meta = dict(meta or {})
         own = self.__dict__.get('_stage_classes')
+        own_palette = self.__dict__.get('_stage_palette')
         given = meta.get('classes')
         if own is not None and given is not None and tuple(given) != own:
             print_log(f'{type(self).__name__}: dataset_meta names the classes '
                       f'{list(given)[:3]}... but the stages predict {list(own)[:3]}... (from '
-                      'their checkpoints); keeping the stages\' class names. A whole-cascade '
-                      'checkpoint (tools/merge_cascade.py) carries them for host tools.',
+                      'their checkpoints); keeping the stages\' class names' + (
+                          ' and palette' if own_palette is not None else '') + '. A whole-'
+                      'cascade checkpoint (tools/merge_cascade.py) carries them for host tools.',
                       'current', logging.WARNING)
             meta['classes'] = own
+            if own_palette is not None:
+                meta['palette'] = list(own_palette)
+        elif own_palette is not None and meta.get('palette') is None:
+            meta['palette'] = list(own_palette)  # the stages' colours, for the visualisers
         self.__dict__['_dataset_meta'] = meta
 
     # ----------------------------------------------------------- fingerprints
@@ -469,10 +527,16 @@ class BaseCascade:
     def check_fingerprints(self) -> None:
         """Refuse a part trained for other weights; warn about an untrained one.
 
+        A stage whose BatchNorm was folded into its convolutions (mmcv's
+        ``fuse_conv_bn``, e.g. ``--fuse-conv-bn``) after its weights were
+        checked keeps the binding when folding kept its outputs (checked on a
+        probe image, see :func:`~tinysaver_mm.utils.fused_form`); otherwise
+        the message says what folding changed.
+
         Raises:
             ValueError: If a part's fingerprint differs from its stage's.
         """
-        from tinysaver_mm.utils import state_dict_fingerprint
+        from tinysaver_mm.utils import fused_form, state_dict_fingerprint
         for part, stage in ((p, s) for p, stages in self._trained_for.items() for s in stages):
             trained_for = self._part_fingerprint(getattr(self, part), stage)
             if trained_for is None:
@@ -480,14 +544,62 @@ class BaseCascade:
                           f'(untrained); its outputs are meaningless. Train it for this '
                           f'{stage} first.', 'current', logging.WARNING)
                 continue
-            own = state_dict_fingerprint(getattr(self, stage))
-            if trained_for != own:
+            module = getattr(self, stage)
+            own = state_dict_fingerprint(module)
+            if trained_for == own:
+                self._note_fused_form(trained_for, module)
+                continue
+            known = self._fused_forms.get(trained_for)
+            if known is not None and fused_form(module)[0] == known[0]:
+                diff = known[1]
+                if diff is not None and diff <= _FUSED_TOLERANCE:
+                    print_log(f'{type(self).__name__}: the {stage}\'s BatchNorm is folded into '
+                              f'its convolutions (fuse_conv_bn), from the {stage} the {part} was '
+                              f'trained for, and its outputs are unchanged (relative difference '
+                              f'{diff:.1e} on a probe image): the {part} stays bound.',
+                              'current', logging.INFO)
+                    continue
+                what = ('its outputs could not be compared on a probe image' if diff is None
+                        else f'its outputs change by up to {100 * diff:.1f} % of their largest '
+                        'value on a probe image')
                 raise ValueError(
-                    f'The {part} was trained for another {stage} (its {stage} fingerprint '
-                    f'{trained_for.hex()[:12]}... differs from this {stage}\'s '
-                    f'{own.hex()[:12]}...). Train a {part} for this {stage}, or use the '
-                    f'{stage} it was trained for.')
+                    f'The {stage}\'s BatchNorm was folded into its convolutions (fuse_conv_bn, '
+                    f'e.g. --fuse-conv-bn) after loading the {stage} the {part} was trained '
+                    f'for, and {what}: folding does not keep this {stage} (e.g. a conv shared by '
+                    'several BatchNorms, as in RTMDet heads with share_conv=True, is folded '
+                    f'once per BatchNorm). The {part} cannot vouch for it: run without '
+                    '--fuse-conv-bn (or fold only stages that folding keeps).')
+            no_bn = not any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                            for m in module.modules())
+            raise ValueError(
+                f'The {part} was trained for another {stage} (its {stage} fingerprint '
+                f'{trained_for.hex()[:12]}... differs from this {stage}\'s '
+                f'{own.hex()[:12]}...). Train a {part} for this {stage}, or use the '
+                f'{stage} it was trained for.' + (
+                    f' This {stage} has no BatchNorm layers: if they were folded into its '
+                    'convolutions (--fuse-conv-bn, mmcv.cnn.fuse_conv_bn), fold them after '
+                    'the cascade has loaded its weights, not before.'
+                    if no_bn else ''))
         self._fingerprints_checked = True
+
+    def _note_fused_form(self, fingerprint: bytes, module: nn.Module) -> None:
+        """Remember the BN-fused form of checked weights (computed once)."""
+        if fingerprint not in self._fused_forms:
+            from tinysaver_mm.utils import fused_form
+            self._fused_forms[fingerprint] = fused_form(module)
+
+    def _note_fused_forms(self, *args) -> None:
+        """After a ``load_state_dict``: the fused form of each bound stage whose loaded
+        weights are those its part was trained for (nothing is refused here; the
+        fingerprints are checked before the next prediction)."""
+        from tinysaver_mm.utils import state_dict_fingerprint
+        for part, stages in self._trained_for.items():
+            for stage in stages:
+                trained_for = self._part_fingerprint(getattr(self, part), stage)
+                module = getattr(self, stage)
+                if trained_for is not None and trained_for not in self._fused_forms and \
+                        state_dict_fingerprint(module) == trained_for:
+                    self._note_fused_form(trained_for, module)
 
     def _check_whole_state_dict(self, state_dict: dict, prefix: str, *args) -> None:
         """Refuse a state dict that is not this whole cascade's (before anything loads).
@@ -628,6 +740,39 @@ class BaseCascade:
                       'logs each stage\'s MACs; TinySaverMetric reports gmacs_<stage> and '
                       'gmacs_cascade at the routed exit ratio).', 'current', logging.WARNING)
 
+    def _traced_route(self, answered_by: torch.Tensor) -> None:
+        """Say which path a traced routed forward counted (a complexity analysis).
+
+        mmengine's ``get_model_complexity_info`` traces one forward; a trace
+        keeps only the operations its output depends on, so its figure counts
+        the stages whose answers the output holds (each on every image it
+        ran on), not those that only ran to route (e.g. the saver on an image
+        that goes on, the evaluator): one input's path, not the cascade's
+        cost per image, which depends on the exit ratio.
+        """
+        if not torch.jit.is_tracing():
+            return
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            by = [int(b) for b in answered_by.tolist()]
+        names = self.route_names
+        ran = [sum(b >= i for b in by) for i in range(len(names))]
+        answered = [i for i in range(len(names)) if i in by]
+        counted = ', '.join(f'the {names[i]} (on {ran[i]} image(s))' for i in answered)
+        routing = [f'the {names[i]} (on {ran[i]})' for i in range(len(names))
+                   if ran[i] and i not in answered] + [f'the {p}' for p in self.overheads]
+        print_log(f'{type(self).__name__}: a traced forward (e.g. get_model_complexity_info) '
+                  f'counted the routed path of its {len(by)} input image(s): {counted}, whose '
+                  'answers it returns' + (
+                      f'; not {", ".join(routing)}, which ran only to route them'
+                      if routing else '') +
+                  '. That is one input\'s path, not the cascade\'s cost per image, which '
+                  'depends on the exit ratio: measure it with tools/test.py '
+                  '(TinySaverMACsHook logs each stage\'s MACs; TinySaverMetric reports '
+                  'gmacs_<stage> and gmacs_cascade at the routed exit ratio).',
+                  'current', logging.WARNING)
+
     def _forward(self, inputs, data_samples=None):
         """Tensor mode, delegated to :attr:`tensor_stage` on its own inputs."""
         self._traced_alone('tensor mode')
@@ -671,16 +816,59 @@ class BaseCascade:
 
     @staticmethod
     def batch_size_of(inputs, data_samples=None) -> int:
-        """Images in a batch; refuses a data-sample count that differs.
+        """Images in a batch; refuses images without channels or a sample count that differs.
 
         Raises:
-            ValueError: If ``data_samples`` does not hold one per image.
+            ValueError: If ``data_samples`` does not hold one per image, or the
+                images have no channel dimension (a (N, H, W) batch or
+                (H, W) images).
         """
+        if isinstance(inputs, torch.Tensor) and inputs.dim() != 4:
+            raise ValueError(
+                f'The batch has shape {tuple(inputs.shape)}; a cascade takes a batch of '
+                'shape (N, C, H, W) (or a list of (C, H, W) images), channels included '
+                'even for grey images: e.g. images[:, None] for a (N, H, W) batch.')
+        bad = next((tuple(img.shape) for img in ([] if isinstance(inputs, torch.Tensor)
+                                                 else inputs)
+                    if isinstance(img, torch.Tensor) and img.dim() != 3), None)
+        if bad is not None:
+            raise ValueError(
+                f'An image of the batch has shape {bad}; a cascade takes images of shape '
+                '(C, H, W) (or a (N, C, H, W) batch), channels included even for grey '
+                'images: e.g. img[None] for a (H, W) image.')
         n = len(inputs)
         if data_samples is not None and len(data_samples) != n:
             raise ValueError(f'The batch has {n} images but {len(data_samples)} data '
                              'samples; give one data sample per image (or none).')
         return n
+
+    def run_stages_elsewhere(self, runners: Dict[str, Any]) -> None:
+        """Run some later stages through other callables (e.g. a serving replica's
+        calls to the replica that holds that stage), the routing staying :meth:`route`'s.
+
+        Each runner is called as :meth:`run_stage` would be, ``runner(role,
+        rows, samples)``, on exactly the rows routed to that stage, and must
+        return the same outputs. Exit scores and thresholds stay this
+        cascade's; an empty dict runs every stage here again.
+
+        Args:
+            runners (dict[str, callable]): Stage name -> runner; any routing
+                step but the first.
+
+        Raises:
+            ValueError: On an unknown step, the first step, or a cascade whose
+                steps pass a state on (:attr:`carries_state`, e.g. the ESN).
+        """
+        runners = dict(runners)
+        if runners and self.carries_state:
+            raise ValueError(f'{type(self).__name__} passes a per-image state from one routing '
+                             'step to the next, so its steps cannot run elsewhere.')
+        bad = [r for r in runners if r not in self.route_names[1:]]
+        if bad:
+            raise ValueError(f'Cannot run {bad} elsewhere: the later routing steps of this '
+                             f'cascade are {list(self.route_names[1:])} (the first step runs '
+                             'here and scores the exits).')
+        self.__dict__['_stage_runners'] = runners
 
     @torch.no_grad()
     def route(self, inputs, data_samples=None, keep_first: bool = False) -> tuple:
@@ -714,13 +902,15 @@ class BaseCascade:
         """:meth:`route` on images of one shape."""
         names = self.route_names
         scores, first = {}, []
+        runners = self.__dict__.get('_stage_runners') or {}
 
         def run(i: int, rows: Optional[torch.Tensor], state: Any = None):
             samples = take_rows(data_samples, rows)
             if self.carries_state:
                 out, state = self.run_stage(names[i], take_rows(inputs, rows), samples, state)
             else:
-                out = self.run_stage(names[i], take_rows(inputs, rows), samples)
+                out = runners.get(names[i], self.run_stage)(names[i], take_rows(inputs, rows),
+                                                            samples)
             if i == 0:
                 first.append(out)
             if i < len(names) - 1:  # scored here, where the rows' samples are known

@@ -1,5 +1,5 @@
 """Utilities: safe checkpoint loading, stage specs, model complexity."""
-from .checkpoint import (cascade_fingerprints, get_state_dict, load_checkpoint_file,
+from .checkpoint import (cascade_fingerprints, fused_form, get_state_dict, load_checkpoint_file,
                          load_checkpoint_strict, load_state_dict_strict,
                          mmengine_safe_globals, publish_checkpoint,
                          register_safe_globals, state_dict_fingerprint)
@@ -14,7 +14,7 @@ from .submodel import (apply_overrides, load_model_cfg, model_cfg_of, resolve_st
 
 __all__ = [
     'SPLITS', 'split_loader_key', 'check_class_folders', 'check_coco_files', 'check_nonempty', 'OutputExistsError', 'check_outputs',
-    'cascade_fingerprints', 'get_state_dict', 'load_checkpoint_file', 'load_checkpoint_strict',
+    'cascade_fingerprints', 'fused_form', 'get_state_dict', 'load_checkpoint_file', 'load_checkpoint_strict',
     'load_state_dict_strict', 'mmengine_safe_globals', 'publish_checkpoint', 'register_safe_globals', 'state_dict_fingerprint',
     'apply_overrides', 'load_model_cfg', 'model_cfg_of', 'resolve_stage_spec', 'stage_model_name', 'measure_macs',
     'TTANotSupportedError', 'refuse_tta', 'tta_views',

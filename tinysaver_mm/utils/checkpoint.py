@@ -4,7 +4,7 @@ import os.path as osp
 import pickle
 import zipfile
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -12,7 +12,7 @@ import torch.nn as nn
 __all__ = [
     'UnsafeCheckpointError', 'mmengine_safe_globals', 'register_safe_globals', 'load_checkpoint_file',
     'get_state_dict', 'load_state_dict_strict', 'load_checkpoint_strict',
-    'publish_checkpoint', 'state_dict_fingerprint', 'cascade_fingerprints'
+    'publish_checkpoint', 'state_dict_fingerprint', 'fused_form', 'cascade_fingerprints'
 ]
 
 
@@ -263,6 +263,53 @@ def state_dict_fingerprint(module: nn.Module) -> bytes:
                 digest.update(f'{t.dtype}{shape}'.encode())
                 digest.update(_raw_bytes(t) if t.numel() else b'')
     return digest.digest()
+
+
+def fused_form(module: nn.Module, probe_size: int = 64) -> Tuple[bytes, Optional[float]]:
+    """The fingerprint of a model with its BatchNorm folded, and whether folding kept it.
+
+    mmcv's ``fuse_conv_bn`` (what ``--fuse-conv-bn`` runs) is applied to a
+    copy in eval mode: a model and its BN-fused form get the same digest,
+    since fusing a fused model changes nothing. Folding is exact maths for a
+    conv followed by its own BatchNorm, but not for a conv shared by several
+    BatchNorms (e.g. RTMDet's head, ``share_conv=True``: the shared conv is
+    folded once per BatchNorm), so both are also run (tensor mode) on one
+    fixed noise image and their largest output difference is returned.
+
+    Args:
+        module (nn.Module): The model (not modified).
+        probe_size (int): Height and width of the probe image.
+
+    Returns:
+        tuple: The fused form's 32-byte digest, and the largest absolute
+        output difference relative to the largest output (None when the
+        probe could not run the model).
+    """
+    import copy
+    from mmcv.cnn import fuse_conv_bn
+    fused = fuse_conv_bn(copy.deepcopy(module).eval())
+    digest = state_dict_fingerprint(fused)
+    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is None:
+        return digest, 0.0
+    x = torch.randn(1, conv.in_channels, probe_size, probe_size,
+                    generator=torch.Generator().manual_seed(0)).to(conv.weight.device)
+
+    def flat(out) -> torch.Tensor:
+        if isinstance(out, torch.Tensor):
+            return out.detach().float().reshape(-1)
+        if isinstance(out, dict):
+            out = list(out.values())
+        return torch.cat([flat(o) for o in out]) if out else torch.zeros(0)
+
+    try:
+        with torch.no_grad():
+            own, folded = flat(module(x, mode='tensor')), flat(fused(x, mode='tensor'))
+    except Exception:  # a model without a plain tensor mode: nothing to compare
+        return digest, None
+    if own.shape != folded.shape or not own.numel():
+        return digest, None
+    return digest, float((own - folded).abs().max() / own.abs().max().clamp_min(1e-12))
 
 
 def _raw_bytes(t: torch.Tensor) -> bytes:

@@ -8,7 +8,7 @@ import numpy as np
 from tinysaver_mm.core import cascade_curve
 
 __all__ = ['plot_calibration_curve', 'plot_policy_curves', 'plot_saver_candidates',
-           'plot_speedup', 'plot_shift_study', 'plot_top1_vs_gmacs']
+           'plot_speedup', 'plot_shift_study', 'plot_top1_vs_gmacs', 'plot_serving']
 
 
 def _pyplot():
@@ -230,4 +230,23 @@ def plot_top1_vs_gmacs(curves: Dict[str, tuple], points: Dict[str, tuple], path:
         ax.plot([g], [t], 'os^vDPX*'[i % 8], color=color, ms=7, label=name,
                 markeredgecolor='k')
     _finish_axes(ax, 'GMACs per image', f'top-1 % on the {split} split', title)
+    _save(fig, path)
+
+
+def plot_serving(rows: List[dict], path: str) -> None:
+    """Served throughput vs concurrent clients and p50/p99 latency, per transport."""
+    plt = _pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for transport in sorted({r['transport'] for r in rows}):
+        rs = sorted((r for r in rows if r['transport'] == transport), key=lambda r: r['clients'])
+        c = [r['clients'] for r in rs]
+        a1.plot(c, [r['img_per_s'] for r in rs], 'o-', label=f'{transport}: served')
+        a1.plot(c, [r['ideal_img_per_s'] for r in rs], '--', label=f'{transport}: ideal')
+        a2.plot(c, [r['p50_ms'] for r in rs], 'o-', label=f'{transport}: p50')
+        a2.plot(c, [r['p99_ms'] for r in rs], 's:', label=f'{transport}: p99')
+    for ax in (a1, a2):
+        ax.set_xscale('log', base=2)
+    _finish_axes(a1, 'concurrent clients', 'images / s', 'closed loop, 1 image per request',
+                 'lower right')
+    _finish_axes(a2, 'concurrent clients', 'latency (ms)', None, 'upper left')
     _save(fig, path)

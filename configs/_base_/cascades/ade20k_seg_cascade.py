@@ -4,6 +4,7 @@
 # 640 models use another pipeline). Images of different sizes in one batch run as one
 # sub-batch per size. Evaluators as in cityscapes_seg_cascade.py.
 _base_ = ['mmseg::_base_/datasets/ade20k.py', './seg_cascade.py']
-test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='TinySaverMetric')]
+test_evaluator = dict(type='TinySaverEvaluator',
+                      metrics=[dict(type='IoUMetric', iou_metrics=['mIoU']),
+                               dict(type='TinySaverMetric')])
 val_evaluator = test_evaluator
-train_dataloader = None  # inference only

@@ -5,7 +5,7 @@
 # before relying on the mIoU. The data set, its test pipeline and the evaluators
 # come with cityscapes_seg_cascade.py or ade20k_seg_cascade.py (they override the
 # mmseg data set base's keys, so they sit in its child, one per data set base).
-_base_ = ['../default_runtime.py', './inference_runtime.py']
+_base_ = ['../default_runtime.py', './inference_runtime.py', './inference_only.py']
 default_scope = 'mmseg'
 default_hooks = dict(
     logger=dict(interval=50, log_metric_by_epoch=False),

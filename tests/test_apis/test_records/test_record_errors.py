@@ -51,7 +51,7 @@ def test_other_tasks_records_and_missing_fields(tmp_path):
         load_records(str(tmp_path / 'nometa.npz'))
     nocf = _cls(tmp_path / 'nocf.npz', drop=('conf_max_prob', ))
     with pytest.raises(ValueError, match="conf_max_prob"):
-        load_pair(nocf, nocf)
+        load_pair(nocf, _cls(tmp_path / 'base.npz'))  # (one file twice is refused first)
 
 
 @pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])

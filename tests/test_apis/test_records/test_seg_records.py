@@ -91,7 +91,7 @@ def test_embedded_demo_report_through_tools_test(tmp_path):
                         str(tmp_path / 'w'), '--cfg-options',
                         'test_dataloader.dataset.indices=48', 'test_dataloader.num_workers=0',
                         'test_dataloader.persistent_workers=False',
-                        f'test_evaluator.2.out_file={out}'],
+                        f'test_evaluator.metrics.2.out_file={out}'],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     rep = json.load(open(out))

@@ -1,13 +1,14 @@
 """Reading record files back: any task's, and the aligned classification views calibration needs."""
 import json
 import os.path as osp
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from tinysaver_mm.core import CONFIDENCE_RULES
 
-__all__ = ['records_kind', 'load_records', 'check_aligned', 'load_pair', 'load_exits']
+__all__ = ['records_kind', 'load_records', 'check_distinct', 'check_aligned', 'load_pair',
+           'load_exits']
 
 _KINDS = {'labels': ('classification records', 'tools/calibrate.py or tools/select_saver.py'),
           'img_ids': ('detection records', 'tools/train_evaluator.py'),
@@ -94,6 +95,47 @@ def load_records(path: str, count_key: str = 'labels', what: str = 'records',
     return rec
 
 
+def check_distinct(paths: Sequence[str], records: Optional[Dict[str, dict]] = None) -> None:
+    """Refuse one record file given twice, or two files recording the same weights.
+
+    A cascade's records are one file per stage; the same file as saver and
+    base (or one model recorded twice) would calibrate a cascade of a model
+    with itself, whose "MACs saved" is 0 %.
+
+    Args:
+        paths (Sequence[str]): The record files, in the order given.
+        records (dict, optional): Path to loaded records; when given, two
+            stage records (not an ESN's routing steps, which may share a
+            part) with the same weights fingerprint are refused too.
+
+    Raises:
+        ValueError: Naming the file given twice, or the two files of one model.
+    """
+    seen: Dict[str, str] = {}
+    for path in paths:
+        real = osp.realpath(path)
+        if real in seen:
+            same = '' if seen[real] == path else f' (as {seen[real]!r} and {path!r})'
+            raise ValueError(
+                f'The record file {path!r} is given twice{same}: a cascade needs one record '
+                'file per stage (e.g. ..._saver.npz ..._base.npz from one tools/record.py '
+                'run), in order.')
+        seen[real] = path
+    if records is None:
+        return
+    fps: Dict[str, str] = {}
+    for path in paths:
+        meta = records[path]['meta']
+        fp = None if meta.get('route_steps') else meta.get('fingerprint')
+        if fp is not None and fp in fps:
+            raise ValueError(
+                f'The record files {fps[fp]!r} and {path!r} record the same weights '
+                f'(fingerprint {fp[:12]}...): a cascade of one model with itself saves '
+                'nothing. Give the records of each stage of the cascade, in order.')
+        if fp is not None:
+            fps[fp] = path
+
+
 def check_aligned(records: Dict[str, dict]) -> None:
     """Refuse records that do not describe the same samples in the same order.
 
@@ -130,12 +172,15 @@ def load_pair(saver: str, base: str, rule: str = 'max_prob') -> dict:
         image), plus ``meta`` (the saver's) and ``base_fingerprint``.
 
     Raises:
-        ValueError: On an unknown rule or misaligned records.
+        ValueError: On an unknown rule, misaligned records, or one file (or
+            one model's records) given as both stages.
     """
     if rule not in CONFIDENCE_RULES:
         raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
     need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
+    check_distinct([saver, base])
     recs = {saver: load_records(saver, required=need), base: load_records(base, required=need)}
+    check_distinct([saver, base], recs)
     check_aligned(recs)
     s, b = recs[saver], recs[base]
     _route_steps([s['meta'], b['meta']])  # refuses an ESN's steps: it has more than two
@@ -161,15 +206,16 @@ def load_exits(records: Sequence[str], rule: str = 'max_prob') -> dict:
         ``route_steps`` (bool), ``metas``.
 
     Raises:
-        ValueError: On an unknown rule, misaligned records, or routing-step
-            records that are not every step of one run, in order.
+        ValueError: On an unknown rule, misaligned records, a file (or one
+            model's records) given twice, or routing-step records that are not
+            every step of one run, in order.
     """
     if rule not in CONFIDENCE_RULES:
         raise ValueError(f'rule {rule!r} is unknown; choose one of {sorted(CONFIDENCE_RULES)}.')
     need = ('pred', 'labels', 'sample_idx', f'conf_{rule}')
+    check_distinct(records)
     recs = {p: load_records(p, required=need) for p in records}
-    if len(recs) != len(records):
-        raise ValueError(f'A record file is given twice: {list(records)}.')
+    check_distinct(records, recs)
     check_aligned(recs)
     metas = [r['meta'] for r in recs.values()]
     steps = _route_steps(metas)

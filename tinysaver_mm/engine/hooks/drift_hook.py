@@ -9,10 +9,12 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from tinysaver_mm.core import DriftMonitor, check_level
+from tinysaver_mm.core.cusum import ExitCUSUM
 
 __all__ = ['TinySaverDriftHook']
 
 ON_DRIFT = (None, 'base')
+TESTS = ('checkpoints', 'cusum')
 
 
 @HOOKS.register_module()
@@ -37,6 +39,16 @@ class TinySaverDriftHook(Hook):
         on_drift (str, optional): ``'base'`` to route every image to the base
             once drift is detected. Defaults to None (warn only).
         first (int): First checkpoint in images (then doubling). Defaults to 100.
+        test (str): ``'checkpoints'`` (the default: everything seen since the
+            start, tested at doubling checkpoints, ``level`` over the whole
+            stream) or ``'cusum'`` (:class:`tinysaver_mm.core.cusum.ExitCUSUM`,
+            a two-sided CUSUM on the exit stream that forgets the past and
+            suits long streams; ``level`` is then unused and its false alarms are
+            ``false_alarms_per_10k`` per 10,000 clean images).
+        shift (float): With ``'cusum'``: the exit-ratio change it detects
+            fastest. Defaults to 0.05.
+        false_alarms_per_10k (float): With ``'cusum'``: the expected false
+            alarms per 10,000 clean images. Defaults to 0.1.
 
     Raises:
         ValueError: On a level outside (0, 1), an unknown ``on_drift``, or a
@@ -44,11 +56,15 @@ class TinySaverDriftHook(Hook):
         FileNotFoundError: If the calibration file does not exist.
     """
 
-    priority = 'ABOVE_NORMAL'  # before LoggerHook, so the fields are logged
+    priority = 'ABOVE_NORMAL'  # before LoggerHook, which logs the message hub's fields
 
     def __init__(self, calibration: str, level: float = 0.01, on_drift: Optional[str] = None,
-                 first: int = 100):
+                 first: int = 100, test: str = 'checkpoints', shift: float = 0.05,
+                 false_alarms_per_10k: float = 0.1):
         self.level = check_level(level)
+        if test not in TESTS:
+            raise ValueError(f'test={test!r} is unknown; use one of {list(TESTS)}.')
+        self.test, self.shift, self.false_alarms_per_10k = test, shift, false_alarms_per_10k
         if on_drift not in ON_DRIFT:
             raise ValueError(f'on_drift={on_drift!r} is unknown; use None (warn only) or '
                              "'base' (every image to the base after drift).")
@@ -70,6 +86,14 @@ class TinySaverDriftHook(Hook):
             raise TypeError(f'TinySaverDriftHook needs a TinySaver cascade, but the model is '
                             f'{type(model).__name__}; remove the hook from custom_hooks.')
         return model
+
+    def check_cascade(self, model) -> None:
+        """Refuse a calibration of another exit rule, threshold or pair of stages.
+
+        Raises:
+            ValueError: Naming what differs.
+        """
+        self._check(model)
 
     def _check(self, model) -> None:
         """Refuse a calibration of another exit rule, threshold or pair of stages."""
@@ -97,6 +121,8 @@ class TinySaverDriftHook(Hook):
         self._check(model)
         model.route_to_last = False
         self.monitor = DriftMonitor(self.calib['drift'], self.level, self.first)
+        self.cusum = None if self.test != 'cusum' else ExitCUSUM(
+            self.calib['drift']['exit_ratio'], self.shift, self.false_alarms_per_10k)
 
     def before_val_epoch(self, runner) -> None:
         """Start a fresh stream."""
@@ -107,9 +133,12 @@ class TinySaverDriftHook(Hook):
         self._start(runner)
 
     def _after_iter(self, runner, outputs) -> None:
-        was = self.monitor.detected
         thr = self.monitor.reference['threshold']
         conf = np.array([float(ds.exit_score) for ds in outputs])
+        if self.cusum is not None:
+            self._after_iter_cusum(runner, conf >= thr)
+            return
+        was = self.monitor.detected
         self.monitor.update(conf, conf >= thr)  # NaN >= thr is False: never exits
         if self.monitor.detected and not was:
             st = self.monitor.statistic
@@ -124,6 +153,19 @@ class TinySaverDriftHook(Hook):
             if self.on_drift == 'base':
                 self._cascade(runner).route_to_last = True
 
+    def _after_iter_cusum(self, runner, exited: np.ndarray) -> None:
+        was = bool(self.cusum.alarms)
+        for alarm in self.cusum.update(exited):
+            runner.logger.warning(
+                f'TinySaver drift (CUSUM on the exit stream) after {alarm["at"]} images: the '
+                f'exit ratio went {alarm["side"]} (since the last restart '
+                f'{alarm["exit_ratio_since_restart"]:.3f} vs {self.cusum.p0:.3f} calibrated; '
+                f'{self.false_alarms_per_10k} false alarms per 10,000 clean images by design).'
+                + (' From now on every image goes to the base (on_drift=base).'
+                   if self.on_drift == 'base' and not was else ''))
+        if self.cusum.alarms and not was and self.on_drift == 'base':
+            self._cascade(runner).route_to_last = True
+
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         """Feed the batch's saver confidences to the monitor."""
         self._after_iter(runner, outputs)
@@ -132,21 +174,38 @@ class TinySaverDriftHook(Hook):
         """Feed the batch's saver confidences to the monitor."""
         self._after_iter(runner, outputs)
 
-    def _fields(self, metrics) -> None:
-        m, st = self.monitor, self.monitor.statistic
+    def _fields(self, runner, metrics, mode: str) -> None:
+        """Add the drift fields to the epoch's metrics and to the logged epoch line.
+
+        mmengine's ``RuntimeInfoHook`` (priority VERY_HIGH) has already copied
+        the metrics into the message hub, where ``LoggerHook`` reads the
+        epoch line and the JSON log from; the fields go there too, as it
+        would have put them (``{mode}/{key}``).
+        """
+        if self.cusum is not None:
+            c = self.cusum
+            fields = {'tinysaver/drift_detected': float(bool(c.alarms)),
+                      'tinysaver/drift_alarms': len(c.alarms),
+                      'tinysaver/drift_images_seen': c.seen,
+                      'tinysaver/drift_detected_at': c.alarms[0]['at'] if c.alarms else -1}
+        else:
+            m, st = self.monitor, self.monitor.statistic
+            fields = {'tinysaver/drift_detected': float(m.detected),
+                      'tinysaver/drift_exit_pvalue': st['exit_pvalue'],
+                      'tinysaver/drift_ks': st['ks'],
+                      'tinysaver/drift_ks_pvalue': st['ks_pvalue'],
+                      'tinysaver/drift_images_seen': m.seen,
+                      'tinysaver/drift_detected_at': -1 if m.detected_at is None
+                      else m.detected_at}
         if metrics is not None:
-            metrics.update({'tinysaver/drift_detected': float(m.detected),
-                            'tinysaver/drift_exit_pvalue': st['exit_pvalue'],
-                            'tinysaver/drift_ks': st['ks'],
-                            'tinysaver/drift_ks_pvalue': st['ks_pvalue'],
-                            'tinysaver/drift_images_seen': m.seen,
-                            'tinysaver/drift_detected_at': -1 if m.detected_at is None
-                            else m.detected_at})
+            metrics.update(fields)
+        for key, value in fields.items():  # floats: the log processor averages scalars
+            runner.message_hub.update_scalar(f'{mode}/{key}', float(value))
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        """Add the drift fields to the epoch's metrics."""
-        self._fields(metrics)
+        """Add the drift fields to the epoch's metrics and log."""
+        self._fields(runner, metrics, 'val')
 
     def after_test_epoch(self, runner, metrics=None) -> None:
-        """Add the drift fields to the epoch's metrics."""
-        self._fields(metrics)
+        """Add the drift fields to the epoch's metrics and log."""
+        self._fields(runner, metrics, 'test')

@@ -41,7 +41,8 @@ class BasePolicyReport(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         check_outputs([out_file, out_file and osp.splitext(out_file)[0] + '.png'], overwrite,
                       inputs, flag=f'overwrite=True in the {type(self).__name__} config '
-                      '(e.g. --cfg-options test_evaluator.2.overwrite=True)')
+                      '(e.g. --cfg-options test_evaluator.2.overwrite=True, or '
+                      'test_evaluator.metrics.2.overwrite=True under a TinySaverEvaluator)')
         self.out_file = out_file
 
     @staticmethod

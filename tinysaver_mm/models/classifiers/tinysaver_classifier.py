@@ -204,8 +204,11 @@ class TinySaverClassifier(BaseCascade, BaseClassifier):
                                               else [img]))
 
     def _forward(self, inputs: Inputs, data_samples=None) -> torch.Tensor:
-        """Tensor mode: the routed class probabilities (N, num_classes)."""
-        return self.route(inputs)[0]
+        """Tensor mode: the routed class probabilities (N, num_classes); a traced
+        forward (a complexity analysis) says which path it counted."""
+        probs, answered_by, _ = self.route(inputs)
+        self._traced_route(answered_by)
+        return probs
 
     def predict(self, inputs: Inputs,
                 data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:

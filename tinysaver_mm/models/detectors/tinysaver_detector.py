@@ -64,9 +64,15 @@ class TinySaverDetector(BaseCascade, BaseDetector):
             head from ``deploy_dir`` (``tools/deploy.py``); preprocessing,
             box decoding + NMS and the evaluator head stay in PyTorch.
         deploy_dir (str, optional): The deployment directory.
+        train_cfg (dict, optional): Accepted for mmdet's tools and
+            ``--cfg-options model.test_cfg...``; must be empty (the cascade
+            does not train).
+        test_cfg (dict, optional): Must be empty: each detector keeps its own
+            ``test_cfg`` (set ``model.base.test_cfg...`` instead).
 
     Raises:
-        ValueError: On a bad threshold or rule, detectors with different
+        ValueError: On a bad threshold or rule, a non-empty ``train_cfg`` or
+            ``test_cfg``, detectors with different
             class sets, an evaluator trained for another saver or another
             class count, or a checkpoint that does not match its model.
         FileNotFoundError: If a checkpoint does not exist.
@@ -91,7 +97,8 @@ class TinySaverDetector(BaseCascade, BaseDetector):
                  empty_exits: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None,
                  backbone: Optional[dict] = None, backend: str = 'pytorch',
-                 deploy_dir: Optional[str] = None):
+                 deploy_dir: Optional[str] = None, train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None):
         own = {k: v for k, v in (backbone or {}).items() if not (k == 'init_cfg' and v is None)}
         if own:
             raise ValueError(f'backbone={dict(backbone)!r}: a TinySaverDetector has no backbone '
@@ -99,6 +106,7 @@ class TinySaverDetector(BaseCascade, BaseDetector):
                              "stage's spec (e.g. saver=dict(cfg_path=..., backbone=dict(...))), "
                              'and leave backbone=dict() empty.')
         super().__init__(data_preprocessor=TinySaverDetDataPreprocessor(), init_cfg=init_cfg)
+        self.refuse_own_cfgs(train_cfg=train_cfg, test_cfg=test_cfg)
         exit_rule = exit_rule or ('evaluator' if evaluator is not None else 'max_score')
         if exit_rule == 'evaluator' and evaluator is None:
             raise ValueError("exit_rule='evaluator' needs evaluator=dict(type="

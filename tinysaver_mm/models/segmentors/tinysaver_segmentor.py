@@ -104,11 +104,14 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
             average, unpadding and argmax stay in Python, as do each stage's
             preprocessor, the exit rule or evaluator and the routing).
         deploy_dir (str, optional): The deployment directory.
+        pretrained (str, optional): Accepted for mmseg's tools (``init_model``
+            and ``benchmark.py`` set ``model.pretrained = None``); must be
+            None (each stage loads its own checkpoint).
 
     Raises:
         ValueError: On a bad threshold, rule or quantile, an evaluator for
             another saver or class count (or ``'evaluator'`` without one), a
-            non-empty train/test cfg, segmentors with different class
+            non-empty train/test cfg or ``pretrained``, segmentors with different class
             counts, a scored stage that is not per-pixel, or a checkpoint
             that does not match its model.
     """
@@ -130,14 +133,16 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
                  report: bool = False,
                  data_preprocessor: Optional[dict] = None, train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None,
-                 backend: str = 'pytorch', deploy_dir: Optional[str] = None):
+                 backend: str = 'pytorch', deploy_dir: Optional[str] = None,
+                 pretrained: Optional[str] = None):
         super().__init__(data_preprocessor=BaseDataPreprocessor(), init_cfg=init_cfg)
-        for name, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
-            if value:
-                raise ValueError(
-                    f'{name}={value!r}: TinySaverSegmentor has no {name} of its own (it '
-                    'does not train, and each stage keeps its own test_cfg). Set it on a '
-                    f"stage instead, e.g. base=dict(cfg_path=..., {name}=dict(...)).")
+        if pretrained is not None:
+            raise ValueError(
+                f'pretrained={pretrained!r}: TinySaverSegmentor has no backbone of its own; '
+                "each stage loads its own weights. Give them as the stage's checkpoint, e.g. "
+                "base=dict(cfg_path=..., checkpoint=...), or a whole-cascade checkpoint "
+                '(tools/merge_cascade.py) to the tool.')
+        self.refuse_own_cfgs(train_cfg=train_cfg, test_cfg=test_cfg)
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
         self.quantile = check_quantile(quantile)
         self.report = bool(report)
@@ -319,6 +324,7 @@ class TinySaverSegmentor(BaseCascade, BaseSegmentor):
         """
         if self.batch_size_of(inputs, data_samples) == 0:
             return []
+        self.ensure_fingerprints()
         if data_samples is None:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=s[-2:], img_shape=s[-2:],
                                                         pad_shape=s[-2:]))
