@@ -41,6 +41,16 @@ def main():
     p.add_argument('--features', action='store_true',
                    help="detection: also read the saver's pooled neck features")
     p.add_argument('--hidden', type=int, default=32, help='hidden width of the head')
+    p.add_argument('--target', choices=['binary', 'oric', 'auto'], default='binary',
+                   help="detection: the head's training target ('auto': both, the one saving "
+                   'more MACs on the calibration half kept)')
+    p.add_argument('--head', choices=['mlp', 'set'], default='mlp',
+                   help="detection: image-level features (mlp) or a set encoder over the "
+                   "saver's boxes (set)")
+    p.add_argument('--extra-records', help='detection: more records fitting the head (e.g. '
+                   'the training split, tools/record_det_views.py --split train --flip random)')
+    p.add_argument('--oric-context', type=int, default=99, help='ORIC context size')
+    p.add_argument('--oric-draws', type=int, default=2, help='ORIC context draws per image')
     p.add_argument('--steps', type=int, default=300)
     p.add_argument('--weight-decay', type=float, default=0.1)
     p.add_argument('--seed', type=int, default=0)
@@ -70,12 +80,20 @@ def main():
     if kind == 'segmentation':
         if a.features:
             p.error('--features is for detection records')
+        if (a.target, a.head, a.extra_records) != ('binary', 'mlp', None):
+            p.error('--target/--head/--extra-records are for detection records')
         s = train_seg_evaluator(a.records, a.out, a.max_drop, a.calib_fraction,
                                 0.02 if a.tolerance is None else a.tolerance, **common)
         metric, label = 'miou', 'mIoU'
     else:
         s = train_evaluator(a.records, a.out, a.max_drop, a.calib_fraction, a.features,
-                            0.1 if a.tolerance is None else a.tolerance, **common)
+                            0.1 if a.tolerance is None else a.tolerance, target=a.target,
+                            head_type=a.head, extra_records=a.extra_records,
+                            oric_context=a.oric_context, oric_draws=a.oric_draws, **common)
+        choice = s.get('target_choice')
+        print(f"target: {s['exit_target']}" + (
+            f" (calibration-half MACs saved per target: {choice['calib_macs_saved_pct']})"
+            if choice else '') + f"; head config: {s['head_cfg']}")
         metric, label = 'map', 'mAP'
     print(f"fit on {s['num_fit']} images, calibrated on {s['num_calib']}; "
           f"saver {label} {s[f'saver_{metric}_calib']:.4f}, base {label} "

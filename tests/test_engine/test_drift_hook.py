@@ -126,7 +126,8 @@ def test_cusum_test_alarms_where_the_core_cusum_does(tmp_path):
     ref = np.r_[np.full(50, 0.1), np.full(950, 0.9)]  # calibrated exit ratio 0.95
     hook = TinySaverDriftHook(_calib(tmp_path, model, ref), test='cusum', on_drift='base',
                               shift=0.1, false_alarms_per_10k=10)
-    runner = SimpleNamespace(model=model, logger=_Logger())
+    runner = SimpleNamespace(model=model, logger=_Logger(),
+                             message_hub=MessageHub.get_instance('test_drift_hook'))
     hook.before_test_epoch(runner)
     exited = []
     for i in range(20):

@@ -12,8 +12,8 @@ CLS_CFG = osp.join(ROOT, 'configs', 'fashion_mnist',
 @pytest.fixture(scope='module')
 def cascade():
     from mmengine.config import Config
-    from tinysaver_mm.apis import build_cascade
-    return build_cascade(Config.fromfile(CLS_CFG))
+    from tinysaver_mm.apis import init_cascade
+    return init_cascade(Config.fromfile(CLS_CFG))
 
 
 def test_batch_without_channels_names_the_expected_shape(cascade):

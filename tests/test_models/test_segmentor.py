@@ -367,6 +367,7 @@ def test_runner_test_gives_iou_metric_of_the_stages_merged_and_the_exit_ratio(tm
         "test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']),\n"
         "                  dict(type='TinySaverMetric')]\n"
         'val_dataloader, val_evaluator = test_dataloader, test_evaluator\n'
+        'train_dataloader = test_dataloader  # seg_cascade.py keeps a training set-up\n'
         f'work_dir = {str(tmp_path / "work")!r}\n')
     cfg = Config.fromfile(str(cfg_file))
     model = _build(saver=fcn_cfg(4), base=fcn_cfg(16, mean=100.0, std=50.0))

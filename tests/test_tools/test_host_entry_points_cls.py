@@ -147,9 +147,9 @@ def test_complexity_info_says_which_path_it_counted(monkeypatch):
     """get_model_complexity_info traces one routed forward: it says which stages ran."""
     from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
-    from tinysaver_mm.apis import build_cascade
+    from tinysaver_mm.apis import init_cascade
     import tinysaver_mm.models.cascade as cascade_module
-    model = build_cascade(Config.fromfile(CLS_CFG))
+    model = init_cascade(Config.fromfile(CLS_CFG))
     said = []
     monkeypatch.setattr(cascade_module, 'print_log',
                         lambda msg, *a, **k: said.append(msg))

@@ -118,8 +118,8 @@ def test_fuse_conv_bn_says_what_folding_changed(det_ckpt, subset):
                                              r'--fuse-conv-bn'):
             model.test_step(batch)
     # independently: folding really changes the saver's outputs on a real image
-    from tinysaver_mm.apis import build_cascade
-    alone = build_cascade(cfg)
+    from tinysaver_mm.apis import init_cascade
+    alone = init_cascade(cfg)
     x, samples = alone.stage_inputs('saver', batch['inputs'][:1], batch['data_samples'][:1])
     own = alone.saver._forward(x, samples)[0][0]
     folded = fuse_conv_bn(copy.deepcopy(alone.saver))._forward(x, samples)[0][0]

@@ -85,11 +85,11 @@ def test_init_model_inference_and_show_result_pyplot(seg_ckpt, reference, tmp_pa
     # pretrained weights of its own (init_model always sets None): refused, naming where
     # the weights go
     from mmengine.config import Config
-    from tinysaver_mm.apis import build_cascade
+    from tinysaver_mm.apis import init_cascade
     cfg = Config.fromfile(SEG_CFG)
     cfg.model.pretrained = 'some.pth'
     with pytest.raises(ValueError, match=r"pretrained='some\.pth'.*checkpoint"):
-        build_cascade(cfg)
+        init_cascade(cfg)
 
 
 def test_mmseg_inferencer_out_dir(seg_ckpt, reference, tmp_path):

@@ -30,13 +30,15 @@ from .drop_interval import (format_drop_interval, load_correct, predictions_drop
 from .exit_heads import train_cls_evaluator, train_evaluator, train_seg_evaluator
 from .inference import CASCADE_HOSTS, cascade_scope, init_cascade
 from .merge_cascade import cascade_meta, merge_cascade
-from .records import (check_aligned, load_det_records, load_exits, load_pair, load_records,
-                      load_seg_records, model_stages, predict_stages, record,
-                      record_detections, record_segmentation, records_kind)
+from .records import (FLIP_MODES, check_aligned, load_det_records, load_exits, load_pair,
+                      load_records, load_seg_records, model_stages, predict_stages, record,
+                      record_det_views, record_detections, record_segmentation,
+                      records_kind)
 from .runner import (build_runner, check_dataset_cfg, check_nonempty, finish_distributed,
                      load_cfg, run_test, run_train)
 from .select_saver import select_saver, zoo_prefilter
-from .studies import cusum_study, drift_study, esn_report, evaluator_exits, guarantee_report, multistage_report
+from .studies import (STUDY_POLICIES, cusum_study, det_exit_study, drift_study, esn_report,
+                      evaluator_exits, guarantee_report, multistage_report, study_table)
 
 __all__ = [
     # build and run
@@ -48,7 +50,7 @@ __all__ = [
     # records
     'record', 'record_detections', 'record_segmentation', 'predict_stages', 'model_stages',
     'records_kind', 'load_records', 'load_det_records', 'load_seg_records', 'check_aligned',
-    'load_pair', 'load_exits',
+    'load_pair', 'load_exits', 'FLIP_MODES', 'record_det_views',
     # calibration and saver selection
     'COSTS', 'CostModel', 'TARGETS', 'EXIT_TARGETS', 'calibrate', 'calibrate_exits',
     'select_saver', 'zoo_prefilter',
@@ -58,7 +60,8 @@ __all__ = [
     'run_benchmark', 'run_operating_point', 'benchmark_stages', 'end_to_end_throughput',
     'pytorch_options_study', 'read_rows', 'markdown_table', 'goal_report',
     # studies
-    'guarantee_report', 'multistage_report', 'esn_report', 'evaluator_exits', 'drift_study', 'cusum_study',
+    'guarantee_report', 'multistage_report', 'esn_report', 'evaluator_exits', 'drift_study',
+    'det_exit_study', 'study_table', 'STUDY_POLICIES', 'cusum_study',
     # the method's maths and file helpers the tools use
     'AccuracyDropCalibrator', 'cascade_macs_per_image', 'confidence_scores', 'check_outputs',
     'publish_checkpoint',

@@ -10,6 +10,8 @@ from typing import Callable, Dict, Sequence, Tuple
 
 import torch
 
+from .det_box_tokens import check_detections
+
 __all__ = ['DET_EXIT_RULES', 'det_confidence', 'detection_features',
            'feature_dim', 'SCORE_LEVELS']
 
@@ -108,16 +110,8 @@ def detection_features(scores: torch.Tensor, labels: torch.Tensor,
         ValueError: If a label is outside ``[0, num_classes)`` or the inputs
             do not have one row per detection.
     """
-    scores = scores.detach().float().cpu().reshape(-1)
-    labels = labels.detach().long().cpu().reshape(-1)
-    bboxes = bboxes.detach().float().cpu().reshape(-1, 4)
-    if not (len(scores) == len(labels) == len(bboxes)):
-        raise ValueError(f'{len(scores)} scores, {len(labels)} labels and '
-                         f'{len(bboxes)} boxes: need one of each per detection.')
-    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f'Detection labels {sorted(set(labels.tolist()))} are '
-                         f'outside [0, {num_classes}): the evaluator was made '
-                         f'for a {num_classes}-class saver.')
+    scores, labels, bboxes = check_detections((scores, labels, bboxes), 'detections',
+                                              num_classes)
     k = min(topk, len(scores))
     order = scores.argsort(descending=True)[:k]
     top_scores = torch.zeros(topk)

@@ -155,6 +155,20 @@ def get_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
                        for k, v in state.items())
 
 
+def _with_legacy_defaults(module: nn.Module, state_dict: Dict[str, torch.Tensor]
+                          ) -> Dict[str, torch.Tensor]:
+    """Fill buffers that checkpoints from before they existed lack, with the value
+    those checkpoints meant (a submodule's ``legacy_state_defaults``)."""
+    filled = None
+    for prefix, sub in module.named_modules():
+        for key, value in (getattr(sub, 'legacy_state_defaults', None) or {}).items():
+            full = f'{prefix}.{key}' if prefix else key
+            if full not in state_dict:
+                filled = dict(state_dict) if filled is None else filled
+                filled[full] = value.clone()
+    return state_dict if filled is None else filled
+
+
 def load_state_dict_strict(module: nn.Module, state_dict: Dict[str, torch.Tensor],
                            source: str, name: Optional[str] = None) -> None:
     """Load weights, refusing any missing or unexpected key or bad shape.
@@ -170,6 +184,7 @@ def load_state_dict_strict(module: nn.Module, state_dict: Dict[str, torch.Tensor
             message lists the first few of each.
     """
     own = module.state_dict()
+    state_dict = _with_legacy_defaults(module, state_dict)
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
     shapes = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '

@@ -1,19 +1,25 @@
 """Train a detection cascade's evaluator head from records and calibrate its threshold."""
-from typing import Dict, Optional
+import os.path as osp
+import tempfile
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
 
-from tinysaver_mm.core import MapDropCalibrator, exit_target, quality_gap
+from tinysaver_mm.core import (ORIC_CONTEXT_SIZE, ORIC_NUM_DRAWS, MapDropCalibrator,
+                               exit_target, quality_gap)
 from tinysaver_mm.evaluation.functional import CocoEntries, cascade_map_curve, policy_scores
-from ..records.det_records import instances_of, load_det_records
-from .training import (ExitHeadTask, calibrate_policies, gmacs_of, head_macs, roc_auc,
-                       train_exit_head, write_head_summary)
+from ..records.det_records import check_det_aligned, instances_of, load_det_records
+from .det_targets import TARGET_DOCS, exit_targets, oric_of
+from .training import (ExitHeadTask, calibrate_policies, check_head_request, gmacs_of, head_macs,
+                       roc_auc, train_exit_head, write_head_summary)
 
-__all__ = ['DetExitHeadTask', 'train_evaluator']
+__all__ = ['DET_HEADS', 'DET_TARGETS', 'DetExitHeadTask', 'train_evaluator']
 
-TARGET_DOC = ('exit target = 1 where the saver\'s per-image COCO AP (IoU .50:.95, the '
-              'image evaluated alone) is at least the base\'s minus the tolerance')
+#: training targets of ``train_evaluator`` ('auto': both fitted, the one saving more kept)
+DET_TARGETS = ('binary', 'oric', 'auto')
+#: head kinds: image-level features, or a set encoder over the saver's boxes
+DET_HEADS = {'mlp': 'TinySaverEvaluatorHead', 'set': 'TinySaverSetEvaluatorHead'}
 
 
 class DetExitHeadTask(ExitHeadTask):
@@ -29,16 +35,33 @@ class DetExitHeadTask(ExitHeadTask):
         hidden (int): Hidden width of the head.
         mean_topk (int): ``k`` of the ``mean_topk`` policy.
         settings (dict): Training settings reported in the summary.
+        target (str): ``'binary'`` or ``'oric'`` (see
+            :mod:`~tinysaver_mm.apis.exit_heads.det_targets`).
+        head_type (str): A key of :data:`DET_HEADS`.
+        extra_records (str, optional): Records that only fit the head (never
+            calibrate it), e.g. the training split's.
+        oric_context, oric_draws (int): ORIC context size and draws.
     """
-    target_doc = TARGET_DOC
 
     def __init__(self, records: str, max_drop: float, use_features: bool, tolerance: float,
-                 topk: int, hidden: int, mean_topk: int, settings: dict) -> None:
+                 topk: int, hidden: int, mean_topk: int, settings: dict,
+                 target: str = 'binary', head_type: str = 'mlp',
+                 extra_records: Optional[str] = None, oric_context: int = ORIC_CONTEXT_SIZE,
+                 oric_draws: int = ORIC_NUM_DRAWS) -> None:
         super().__init__(records)
+        if target not in TARGET_DOCS or head_type not in DET_HEADS:
+            raise ValueError(f'target={target!r} / head_type={head_type!r}: choose a target of '
+                             f'{sorted(TARGET_DOCS)} and a head of {sorted(DET_HEADS)}.')
+        if use_features and (head_type == 'set' or extra_records):
+            raise ValueError('use_features (pooled neck features) goes with the mlp head on the '
+                             'records alone; drop it for head_type=\'set\' or extra_records.')
         self.calibrator = MapDropCalibrator(max_drop)  # refuses max_drop outside [0, 1]
         self.max_drop, self.use_features, self.tolerance = max_drop, use_features, tolerance
         self.topk, self.hidden, self.mean_topk, self.settings = topk, hidden, mean_topk, settings
-        self.checkpoint_meta = dict(tolerance=tolerance)
+        self.exit_target, self.head_type, self.extra_records = target, head_type, extra_records
+        self.oric_context, self.oric_draws = oric_context, oric_draws
+        self.target_doc = TARGET_DOCS[target]
+        self.checkpoint_meta = dict(tolerance=tolerance, exit_target=target)
 
     def load(self) -> int:
         self.rec = load_det_records(self.records)
@@ -51,11 +74,15 @@ class DetExitHeadTask(ExitHeadTask):
         return len(self.rec['img_ids'])
 
     def make_head(self) -> torch.nn.Module:
-        from tinysaver_mm.models.detectors import TinySaverEvaluatorHead
+        from tinysaver_mm.models import detectors
         self.feats = torch.from_numpy(self.rec['saver_feats']) if self.use_features else None
-        return TinySaverEvaluatorHead(self.meta['num_classes'], self.topk,
-                                      self.feats.shape[1] if self.use_features else 0,
-                                      self.hidden)
+        if self.head_type == 'set':
+            return detectors.TinySaverSetEvaluatorHead(self.meta['num_classes'], self.topk,
+                                                       hidden_channels=self.hidden,
+                                                       target=self.exit_target)
+        return detectors.TinySaverEvaluatorHead(self.meta['num_classes'], self.topk,
+                                                self.feats.shape[1] if self.use_features else 0,
+                                                self.hidden, target=self.exit_target)
 
     def inputs(self, head) -> torch.Tensor:
         return head.inputs(self.saver_inst, self.rec['ori_shapes'].tolist(), self.feats)
@@ -68,8 +95,32 @@ class DetExitHeadTask(ExitHeadTask):
                         coco=s.coco)
         return s, b, quality_gap(s.image_ap(), b.image_ap())
 
+    def _targets(self, saver: CocoEntries, base: CocoEntries) -> np.ndarray:
+        oric = oric_of(saver, base, self.oric_context, self.oric_draws) \
+            if self.exit_target == 'oric' else None
+        return exit_targets(self.exit_target, saver, base, self.tolerance, oric)
+
     def target(self, rows: slice) -> torch.Tensor:
-        return torch.from_numpy(exit_target(self._entries(rows)[2], self.tolerance))
+        s, b, _ = self._entries(rows)
+        return torch.from_numpy(self._targets(s, b))
+
+    def fit_rows(self, head, x: torch.Tensor, rows: slice) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The records' fitting rows, then every image of ``extra_records`` (their
+        targets computed among themselves: ORIC's context is drawn within one file)."""
+        x_fit, y = x[rows], self.target(rows)
+        self.num_fit_extra = 0
+        if not self.extra_records:
+            return x_fit, y
+        extra = load_det_records(self.extra_records)
+        check_det_aligned(self.rec, extra, 'records and extra records')
+        inst = instances_of(extra, 'saver')
+        s = CocoEntries(extra['meta']['ann_file'], extra['img_ids'], inst, self.meta['classes'])
+        b = CocoEntries(extra['meta']['ann_file'], extra['img_ids'], instances_of(extra, 'base'),
+                        self.meta['classes'], coco=s.coco)
+        x_extra = head.inputs(inst, extra['ori_shapes'].tolist())
+        self.num_fit_extra = len(x_extra)
+        return (torch.cat([x_fit, x_extra]),
+                torch.cat([y, torch.from_numpy(self._targets(s, b))]))
 
     def calibrate(self, head, x: torch.Tensor, rows: slice) -> Dict[str, dict]:
         scores = head.score(x).numpy()
@@ -86,14 +137,20 @@ class DetExitHeadTask(ExitHeadTask):
             self.calibrator, self.base_map)
 
     def head_cfg(self, head) -> dict:
-        return dict(type='TinySaverEvaluatorHead', num_classes=head.num_classes,
-                    topk=head.topk, feat_channels=head.feat_channels,
-                    hidden_channels=self.hidden)
+        cfg = dict(type=DET_HEADS[self.head_type], num_classes=head.num_classes,
+                   topk=head.topk, hidden_channels=self.hidden, target=self.exit_target)
+        if self.head_type == 'mlp':
+            cfg['feat_channels'] = head.feat_channels
+        return cfg
 
     def summary(self, fitted: dict, policies: Dict[str, dict], head_cfg: dict,
                 out: str) -> dict:
         return dict(
-            records=self.records, target=TARGET_DOC, tolerance=self.tolerance,
+            records=self.records, target=self.target_doc, exit_target=self.exit_target,
+            oric=dict(context_size=self.oric_context, num_draws=self.oric_draws)
+            if self.exit_target == 'oric' else None,
+            extra_records=self.extra_records, num_fit_extra=self.num_fit_extra,
+            tolerance=self.tolerance,
             max_drop=self.max_drop, use_features=self.use_features, hidden=self.hidden,
             **self.settings, num_fit=fitted['num_fit'], num_calib=fitted['num_calib'],
             exit_target_share_fit=float(fitted['target'].mean()),
@@ -112,7 +169,10 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
                     tolerance: float = 0.1, topk: int = 10, hidden: int = 32,
                     steps: int = 300, weight_decay: float = 0.1, seed: int = 0,
                     mean_topk: int = 5, results: Optional[str] = None,
-                    overwrite: bool = False) -> Dict:
+                    overwrite: bool = False, target: str = 'binary', head_type: str = 'mlp',
+                    extra_records: Optional[str] = None,
+                    oric_context: int = ORIC_CONTEXT_SIZE,
+                    oric_draws: int = ORIC_NUM_DRAWS) -> Dict:
     """Train the evaluator head on one split's records and calibrate thresholds.
 
     The records (``tools/record.py DET_CASCADE_CONFIG --split holdout``, on
@@ -143,6 +203,19 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
             policies' mAP-GMACs curves next to it (PNG).
         overwrite (bool): Replace ``out``/``results`` (and its PNG) when
             they exist.
+        target (str): The head's training target (:data:`DET_TARGETS`):
+            ``'binary'`` (per-image AP within ``tolerance``), ``'oric'`` (the
+            image's ORIC quantile, see
+            :mod:`~tinysaver_mm.apis.exit_heads.det_targets`) or ``'auto'``:
+            both fitted, the one saving more MACs on the calibration half (at
+            ``max_drop``) kept (ties: ``'binary'``). The head keeps its target.
+        head_type (str): ``'mlp'`` (image-level features) or ``'set'`` (a set
+            encoder over the saver's boxes).
+        extra_records (str, optional): More records fitting the head only
+            (e.g. the training split's, ``tools/record_det_views.py --split
+            train --flip random``); thresholds are calibrated on the
+            calibration half of ``records`` alone.
+        oric_context, oric_draws (int): ORIC context size and draws.
 
     Returns:
         dict: Summary: fit/calibration sizes, AUC of the head, and per policy
@@ -150,10 +223,32 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
 
     Raises:
         ValueError: On a bad ``calib_fraction``/``max_drop``, too few records,
-            or an output that is the records file.
+            an output that is the records file, an unknown target or head,
+            extra records of another saver, or an ORIC context larger than
+            the fitting records.
         OutputExistsError: If an output exists and ``overwrite`` is False.
     """
-    task = DetExitHeadTask(records, max_drop, use_features, tolerance, topk, hidden, mean_topk,
-                           dict(steps=steps, weight_decay=weight_decay))
-    return train_exit_head(task, out, calib_fraction, steps, weight_decay, seed, results,
-                           overwrite)
+    if target not in DET_TARGETS:
+        raise ValueError(f'target={target!r}: choose one of {DET_TARGETS}.')
+
+    def task(t: str, choice: Optional[dict] = None) -> DetExitHeadTask:
+        settings = dict(steps=steps, weight_decay=weight_decay)
+        if choice is not None:
+            settings['target_choice'] = choice
+        return DetExitHeadTask(records, max_drop, use_features, tolerance, topk, hidden,
+                               mean_topk, settings, t, head_type, extra_records, oric_context,
+                               oric_draws)
+
+    choice = None
+    if target == 'auto':  # fit both, keep the one saving more on the calibration half
+        check_head_request(records, out, results, overwrite, calib_fraction)
+        saved = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for t in ('binary', 'oric'):
+                s = train_exit_head(task(t), osp.join(tmp, f'{t}.pth'), calib_fraction, steps,
+                                    weight_decay, seed)
+                saved[t] = s['policies']['evaluator']['macs_saved_pct']
+        target = max(saved, key=lambda t: (saved[t], t == 'binary'))
+        choice = dict(requested='auto', calib_macs_saved_pct=saved, chosen=target)
+    return train_exit_head(task(target, choice), out, calib_fraction, steps, weight_decay, seed,
+                           results, overwrite)

@@ -9,7 +9,7 @@ records, the head and its input rows, the exit target and the calibration
 """
 import os
 import os.path as osp
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -66,31 +66,39 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
 
 def fit_head(head: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 400,
              lr: float = 1e-2, weight_decay: float = 1e-3, seed: int = 0) -> list:
-    """Standardise the inputs and fit the head's MLP with full-batch Adam.
+    """Standardise the inputs and fit the head's weights with full-batch Adam.
 
     Args:
-        head (BaseExitHead): Fitted in place.
+        head (BaseExitHead): Fitted in place (its ``standardise_from`` when it
+            has one, else per-column statistics).
         x (torch.Tensor): Raw input rows (N, in_channels).
-        y (torch.Tensor): Targets in [0, 1], (N,).
+        y (torch.Tensor): Targets in [0, 1], (N,); 0/1 targets are
+            class-balanced, soft ones fitted as they are.
         steps (int): Optimisation steps.
         lr (float): Adam learning rate.
         weight_decay (float): Adam weight decay.
-        seed (int): Seed of the MLP's initialisation.
+        seed (int): Seed of the weights' initialisation.
 
     Returns:
         list[float]: The loss at each step.
     """
     torch.manual_seed(seed)
-    for m in head.mlp:
-        if hasattr(m, 'reset_parameters'):
+    for m in head.modules():
+        if m is not head and hasattr(m, 'reset_parameters'):
             m.reset_parameters()
-    head.input_mean.copy_(x.mean(dim=0))
-    head.input_std.copy_(x.std(dim=0).clamp(min=1e-6))
-    # balance the classes so a rare "saver worse" label still shapes the score
-    pos = float(y.mean())
-    weight = torch.where(y > 0.5, torch.tensor(0.5 / max(pos, 1e-6)),
-                         torch.tensor(0.5 / max(1 - pos, 1e-6)))
-    opt = torch.optim.Adam(head.mlp.parameters(), lr=lr, weight_decay=weight_decay)
+    if hasattr(head, 'standardise_from'):
+        head.standardise_from(x)
+    else:
+        head.input_mean.copy_(x.mean(dim=0))
+        head.input_std.copy_(x.std(dim=0).clamp(min=1e-6))
+    y = y.float()
+    weight = None
+    if bool(((y == 0) | (y == 1)).all()):
+        # balance the classes so a rare "saver worse" label still shapes the score
+        pos = float(y.mean())
+        weight = torch.where(y > 0.5, torch.tensor(0.5 / max(pos, 1e-6)),
+                             torch.tensor(0.5 / max(1 - pos, 1e-6)))
+    opt = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
     head.train()
     losses = []
     for _ in range(steps):
@@ -210,6 +218,12 @@ class ExitHeadTask:
         """The exit target in [0, 1] of the images ``rows`` (the fitted ones)."""
         raise NotImplementedError
 
+    def fit_rows(self, head: torch.nn.Module, x: torch.Tensor,
+                 rows: slice) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The rows the head is fitted on and their target: by default the
+        records' ``rows`` (a task may add records that only fit, never calibrate)."""
+        return x[rows], self.target(rows)
+
     def calibrate(self, head: torch.nn.Module, x: torch.Tensor, rows: slice) -> Dict[str, dict]:
         """Every policy's calibrated row (with its ``threshold``) on the images ``rows``."""
         raise NotImplementedError
@@ -273,8 +287,10 @@ def train_exit_head(task: ExitHeadTask, out: str, calib_fraction: float = 0.5,
     fit, cal = slice(0, n_fit), slice(n_fit, n)
     head = task.make_head()
     x = task.inputs(head)
-    y = task.target(fit)
-    losses = fit_head(head, x[fit], y, steps=steps, weight_decay=weight_decay, seed=seed)
+    x_fit, y = task.fit_rows(head, x, fit)
+    losses = fit_head(head, x_fit, y, steps=steps, weight_decay=weight_decay, seed=seed)
+    if hasattr(head, 'set_trained_target'):  # a head that keeps its target in its weights
+        head.set_trained_target()
     head.set_trained_for(bytes.fromhex(task.fingerprint))
     policies = task.calibrate(head, x, cal)
     head_cfg = task.head_cfg(head)

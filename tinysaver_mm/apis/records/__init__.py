@@ -8,6 +8,7 @@ reads any of them back, and gives calibration its aligned views.
 """
 from .cls_records import dataset_identity, model_stages, predict_stages, record
 from .det_records import check_det_aligned, instances_of, load_det_records, record_detections
+from .det_view_records import FLIP_MODES, record_det_views
 from .loading import check_aligned, check_distinct, load_exits, load_pair, load_records, records_kind
 from .recipe import (cascade_records_loader, recorded_model, records_dataloader,
                      records_loader, save_records)
@@ -15,7 +16,7 @@ from .seg_records import load_seg_records, record_segmentation
 
 __all__ = [
     'dataset_identity', 'model_stages', 'predict_stages', 'record', 'check_det_aligned',
-    'instances_of', 'load_det_records', 'record_detections', 'check_aligned', 'check_distinct', 'load_exits',
+    'instances_of', 'load_det_records', 'record_detections', 'FLIP_MODES', 'record_det_views', 'check_aligned', 'check_distinct', 'load_exits',
     'load_pair', 'load_records', 'records_kind', 'cascade_records_loader', 'recorded_model',
     'records_dataloader', 'records_loader', 'save_records', 'load_seg_records',
     'record_segmentation'

@@ -92,6 +92,11 @@ class CocoEntries:
         """Dataset box AP@[.5:.95] of this model alone."""
         return dataset_ap(self.by_image)
 
+    def complete_by_image(self) -> Dict[int, List[dict]]:
+        """:attr:`by_image` with every evaluated image a key (``[]`` when it has
+        neither ground truth nor detections), as ORIC needs."""
+        return {i: self.by_image.get(i, []) for i in self.img_ids}
+
 
 def routed_map(saver: CocoEntries, base: CocoEntries, exits: np.ndarray) -> float:
     """Box mAP when the ``exits`` images keep the saver's detections."""

@@ -6,12 +6,13 @@ from mmdet.registry import MODELS
 
 from tinysaver_mm.core import detection_features, feature_dim
 from ..heads import BaseExitHead
+from .exit_target import ExitTargetMixin
 
 __all__ = ['TinySaverEvaluatorHead']
 
 
 @MODELS.register_module()
-class TinySaverEvaluatorHead(BaseExitHead):
+class TinySaverEvaluatorHead(ExitTargetMixin, BaseExitHead):
     """Scores how likely a saver's detections on an image are as good as the base's.
 
     It reads only what the saver already produced: a fixed-size description
@@ -26,15 +27,20 @@ class TinySaverEvaluatorHead(BaseExitHead):
         feat_channels (int): Channels of the pooled saver features it reads
             (0: detections only). Defaults to 0.
         hidden_channels (int): Width of the hidden layer. Defaults to 64.
+        target (str): The training target its weights were fitted on
+            (``'binary'`` or ``'oric'``, see
+            :mod:`~tinysaver_mm.models.detectors.exit_target`); weights of
+            another target are refused. Defaults to ``'binary'``.
         init_cfg (dict, optional): mmengine init config.
 
     Raises:
         ValueError: If ``num_classes`` or ``topk`` is below 1 or
-            ``feat_channels`` is negative.
+            ``feat_channels`` is negative, or ``target`` is unknown.
     """
 
     def __init__(self, num_classes: int, topk: int = 10, feat_channels: int = 0,
-                 hidden_channels: int = 64, init_cfg: Optional[dict] = None):
+                 hidden_channels: int = 64, target: str = 'binary',
+                 init_cfg: Optional[dict] = None):
         if int(num_classes) < 1 or int(topk) < 1 or int(feat_channels) < 0:
             raise ValueError(f'num_classes={num_classes!r} and topk={topk!r} must be '
                              f'>= 1 and feat_channels={feat_channels!r} >= 0.')
@@ -42,6 +48,7 @@ class TinySaverEvaluatorHead(BaseExitHead):
                          hidden_channels, init_cfg)
         self.num_classes, self.topk = int(num_classes), int(topk)
         self.feat_channels = int(feat_channels)
+        self.init_target(target)
 
     @property
     def use_features(self) -> bool:

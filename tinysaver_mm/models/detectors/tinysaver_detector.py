@@ -115,6 +115,12 @@ class TinySaverDetector(BaseCascade, BaseDetector):
         self.branches: Dict[str, DetBranch] = {}
         self.init_cascade(saver, base, mids, None, exit_rule, data_preprocessor)
         self.init_evaluator(evaluator, threshold)
+        if getattr(self.evaluator, 'flip', False):
+            raise ValueError(
+                "The evaluator reads the saver's detections on the horizontally flipped image "
+                '(flip=True), but the cascade runs the saver once, on its test pipeline\'s view, '
+                'and cannot give it that view. Use a head with flip=False (on the Fashion-MNIST '
+                'detection set the flipped view did not help; see tools/det_exit_study.sh).')
         self.use_backend(backend, deploy_dir)
 
     def use_backend(self, backend: str, deploy_dir: Optional[str] = None) -> None:
