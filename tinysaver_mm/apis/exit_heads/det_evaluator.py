@@ -175,8 +175,8 @@ def train_evaluator(records: str, out: str, max_drop: float = 0.01,
                     oric_draws: int = ORIC_NUM_DRAWS) -> Dict:
     """Train the evaluator head on one split's records and calibrate thresholds.
 
-    The records (``tools/record.py --det`` on images the detectors did not
-    train on) are split in order (:func:`train_exit_head`): the first
+    The records (``tools/record.py DET_CASCADE_CONFIG --split holdout``, on
+    images the detectors did not train on) are split in order (:func:`train_exit_head`): the first
     ``1 - calib_fraction`` fit the head, the rest calibrate, for every policy
     (the head, ``max_score``, ``mean_topk`` and the ``oracle`` that knows the
     per-image gap), the threshold saving the most MACs with a box-mAP drop of
