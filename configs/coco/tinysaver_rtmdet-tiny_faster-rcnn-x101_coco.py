@@ -40,9 +40,10 @@ test_evaluator = [
 ]
 val_evaluator = test_evaluator
 custom_hooks = [dict(type='TinySaverMACsHook')]
-train_dataloader = None
-train_cfg = None
-optim_wrapper = None
+# inference only: the base's COCO training data stays (browse_dataset.py, analyze_results.py
+# read it); the loop refuses training, naming the stage configs to train instead
+train_cfg = dict(_delete_=True, type='TinySaverInferenceOnlyLoop')
+optim_wrapper = dict(_delete_=True)  # never built: the loop refuses first
 param_scheduler = None
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

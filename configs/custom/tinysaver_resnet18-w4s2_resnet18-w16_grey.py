@@ -11,6 +11,7 @@ _base_ = [
     './_base_/image_folder.py',
     '../_base_/default_runtime.py',
     '../_base_/cascades/inference_runtime.py',
+    '../_base_/cascades/inference_only.py',
 ]
 model = dict(
     type='TinySaverClassifier',
@@ -22,4 +23,5 @@ model = dict(
     exit_rule='max_prob')
 test_evaluator = [dict(type='Accuracy', topk=(1, )), dict(type='TinySaverMetric')]
 val_evaluator = test_evaluator
-train_dataloader = None  # inference only: train the saver and the base separately
+# inference only: the training data stays (browse_dataset.py shows it), the train loop
+# refuses training and names the saver's and the base's configs to train instead
