@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from .loading import load_records
 from .recipe import (cascade_records_loader, recorded_model, records_dataloader,
-                     save_records)
+                     save_records, saver_binding)
 
 __all__ = ['record_detections', 'load_det_records', 'instances_of',
            'check_det_aligned']
@@ -74,7 +74,6 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
             False.
     """
 
-    from tinysaver_mm.utils import pipeline_settings, state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverDetector',
                                           'configs/_base_/datasets/fmnist_det.py', out_dir,
                                           config_path, 'det', [checkpoint], overwrite)
@@ -109,9 +108,7 @@ def record_detections(cfg, split: str, out_dir: str = 'records',
                 ann_file=osp.join(ds.get('data_root') or '', ds['ann_file']),
                 indices=repr(ds.get('indices')), classes=classes,
                 num_classes=model.num_classes,
-                saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
-                saver_settings=model.exit_settings['saver'],
-                test_pipeline=pipeline_settings(ds.get('pipeline')),
+                **saver_binding(model, ds),
                 num_images=len(img_ids))
     return save_records(path, meta, arrays)
 

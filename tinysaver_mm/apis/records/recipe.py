@@ -13,7 +13,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = ['records_loader', 'records_dataloader', 'recorded_model', 'cascade_records_loader',
-           'save_records']
+           'saver_binding', 'save_records']
 
 
 def records_loader(cfg, split: str, aug: bool = False, cascade_type: Optional[str] = None,
@@ -128,6 +128,16 @@ def cascade_records_loader(cfg, split: str, cascade_type: str, dataset_base: str
     path = osp.join(out_dir, f'{name}_{split}_{suffix}.npz')
     check_outputs([path], overwrite, [*inputs, config_path])
     return loader, path
+
+
+def saver_binding(model, dataset: dict) -> dict:
+    """What a cascade's records bind a head or threshold fitted on them to: the
+    saver's weights (``saver_fingerprint``), its exit-input settings
+    (``saver_settings``) and the dataset's test-pipeline sizing (``test_pipeline``)."""
+    from tinysaver_mm.utils import pipeline_settings, state_dict_fingerprint
+    return dict(saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
+                saver_settings=model.exit_settings['saver'],
+                test_pipeline=pipeline_settings(dataset.get('pipeline')))
 
 
 def save_records(path: str, meta: dict, arrays: dict) -> str:

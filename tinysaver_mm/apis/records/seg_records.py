@@ -9,7 +9,7 @@ from tinysaver_mm.core.seg_features import seg_exit_features
 from tinysaver_mm.evaluation.functional import image_areas
 from .loading import load_records
 from .recipe import (cascade_records_loader, recorded_model, records_dataloader,
-                     save_records)
+                     save_records, saver_binding)
 
 __all__ = ['record_segmentation', 'load_seg_records']
 
@@ -53,7 +53,6 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
     from mmseg.registry import MODELS
 
     from tinysaver_mm.models.segmentors.seg_report import confidence_rules_of, rule_scores
-    from tinysaver_mm.utils import pipeline_settings, state_dict_fingerprint
     loader, path = cascade_records_loader(cfg, split, 'TinySaverSegmentor',
                                           'configs/_base_/datasets/fmnist_seg.py', out_dir,
                                           config_path, 'seg', [checkpoint], overwrite)
@@ -104,9 +103,7 @@ def record_segmentation(cfg, split: str, out_dir: str = 'records',
                 indices=repr(ds.get('indices')),
                 classes=list((getattr(model, 'dataset_meta', None) or {}).get('classes', [])),
                 num_classes=num_classes, rules=sorted(confs),
-                saver_fingerprint=state_dict_fingerprint(model.saver).hex(),
-                saver_settings=model.exit_settings['saver'],
-                test_pipeline=pipeline_settings(ds.get('pipeline')),
+                **saver_binding(model, ds),
                 num_images=len(paths))
     return save_records(path, meta, arrays)
 
